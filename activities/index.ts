@@ -1,0 +1,17 @@
+/**
+ * All activities, built from injected dependencies (design.md §4: factories over interfaces).
+ * Workflows reference them only through `import type` of this module.
+ */
+import { createDecodeActivities } from './decode';
+import { createEvaluationActivities } from './evaluate';
+import { createTaskActivities } from './task';
+
+export type ActivityDeps = Parameters<typeof createEvaluationActivities>[0];
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createTaskActivities(deps),
+    ...createDecodeActivities(),
+    ...createEvaluationActivities(deps),
+  };
+}

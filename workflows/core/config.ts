@@ -1,0 +1,175 @@
+/**
+ * The study configuration: the single input of `swarmSearch`, validated by zod at every edge (CLI, workflow
+ * start, continue-as-new). Defaults follow paper-notes "Our decisions" 3 (the paper's search grid,
+ * `nlgraph.sh`), not the official argparse defaults; each field names its official flag.
+ */
+import { z } from 'zod';
+
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" or "-" (starting with a letter or digit)')
+  .max(64);
+
+export const ModelSpecSchema = z.strictObject({
+  /** Stable id of the model in the pool; used in reports and the cache key. */
+  id: identifier,
+  /** OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 */
+  baseURL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080/v1' }),
+  /** Model name sent in requests. */
+  model: z.string().min(1),
+  /** NAME of the worker environment variable holding the API key (never the key itself). */
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (e.g. OPENAI_API_KEY), never the key itself')
+    .optional(),
+  /** Max concurrent requests to this endpoint from one worker (defaults to the study's `concurrency`). */
+  concurrency: z.int().min(1).max(256).optional(),
+});
+export type ModelSpec = z.infer<typeof ModelSpecSchema>;
+
+export const TaskSpecSchema = z.strictObject({
+  /** Data file; relative paths are resolved against the worker's data root (HS_DATA_ROOT, default cwd). */
+  path: z.string().min(1),
+  /** `paper-json`: {"dev": [...], "test": [...]}; `jsonl`: one item per line; `auto`: by file extension. */
+  format: z.enum(['auto', 'paper-json', 'jsonl']).default('auto'),
+  type: z.enum(['multiple_choice', 'exact_match']),
+  /** `strict` parses the final answer properly (default); `paper` reproduces evaluate.py's parsers. */
+  scoring: z.enum(['strict', 'paper']).default('strict'),
+  /** Use only the first n dev / test items. */
+  devLimit: z.int().positive().optional(),
+  testLimit: z.int().positive().optional(),
+  /** JSONL lines without a "split" field: this leading fraction is dev, the rest test. */
+  devFraction: z.number().gt(0).lt(1).default(0.5),
+  /** Multiple choice: line before "Question:"; the paper's text by default. */
+  instruction: z.string().default('Please choose an option that best answers the question.'),
+  /** Appended to the question, e.g. gsm8k: " Please end your response with 'The answer is'." */
+  promptSuffix: z.string().default(''),
+  /** `paper` exact match: keep only the last k space-separated tokens of the answer (gsm8k: 5). */
+  lastTokens: z.int().positive().optional(),
+});
+export type TaskSpec = z.infer<typeof TaskSpecSchema>;
+
+export const RoleStepSchema = z.strictObject({
+  /** G, `--graph_num`: graph particles. */
+  particles: z.int().min(2).max(256).default(10),
+  /** φ_v, `--inertia` (grid {0.1, 0.2, 0.3}). */
+  inertia: z.number().min(0).max(10).default(0.2),
+  /** φ_p, `--cognitive_coeff` (grid {0.1 … 0.5}). */
+  cognitive: z.number().min(0).max(10).default(0.3),
+  /** φ_g, `--social_coeff` (grid {0.2 … 0.6}). */
+  social: z.number().min(0).max(10).default(0.4),
+  /** φ_w, `--repel_coeff` (grid {0.01, 0.05, 0.1}). */
+  repel: z.number().min(0).max(10).default(0.05),
+  /** `--repel_term` (on in nlgraph.sh, off in argparse). */
+  repelEnabled: z.boolean().default(true),
+  /** λ, `--step_length` (grid {0.5 … 1.0}). */
+  stepLength: z.number().gt(0).max(10).default(0.8),
+  /** `--weight_randomness`: scalar r-factors U(0,1) per particle per step. */
+  weightRandomness: z.boolean().default(true),
+  /** `--restart_stray_particles` (on in nlgraph.sh). */
+  restartEnabled: z.boolean().default(true),
+  /** `--restart_patience` (0.67 in nlgraph.sh). */
+  restartPatience: z.number().gt(0).max(10).default(0.67),
+  /** Step-length decay λ ← max(λ·factor, minimum) per iteration; 1 = off, as the official code (§10.4). */
+  stepLengthFactor: z.number().gt(0).max(1).default(1),
+  minimumStepLength: z.number().min(0).max(10).default(0.1),
+});
+export type RoleStepSettings = z.infer<typeof RoleStepSchema>;
+
+export const EvaluationSchema = z.strictObject({
+  /** Fail an evaluation (`EvaluationDegenerate`) when more than this fraction of items is unparsable. */
+  maxUnparsableFraction: z.number().min(0).max(1).default(0.9),
+  /** Items whose model call is rejected as a bad request (400/422) are counted as errors; beyond this
+   * fraction the evaluation fails. 0 (default): any such error fails it — nothing is silently scored 0. */
+  maxErrorFraction: z.number().min(0).max(1).default(0),
+  /** Per model call. */
+  requestTimeoutSeconds: z.number().positive().max(3600).default(120),
+  /** Evaluation activities heartbeat; a dead worker is noticed after this long. */
+  heartbeatTimeoutSeconds: z.number().min(1).max(3600).default(30),
+});
+
+export const SearchConfigSchema = z
+  .strictObject({
+    /** Study name; the workflow id is `hs/<study>`. */
+    study: identifier,
+    /** The pool of LLMs: graph node (slot) k runs model k in the role step. */
+    models: z.array(ModelSpecSchema).min(1).max(64),
+    task: TaskSpecSchema,
+    roleStep: RoleStepSchema.prefault({}),
+    /** `-m/--max_iteration` (paper text: 20). */
+    maxIterations: z.int().min(0).max(100_000).default(20),
+    /** `-p/--patience`: stop when the graph global best is unchanged over the last `patience` entries. */
+    patience: z.int().min(1).max(100_000).default(6),
+    decode: z
+      .strictObject({
+        /** 0 = greedy G-Decode (released code); the paper text uses top-p 0.8. */
+        topP: z.number().min(0).max(1).default(0),
+      })
+      .prefault({}),
+    generation: z
+      .strictObject({
+        /** Per node; default by task type (§3.2): multiple choice 50, exact match 100. */
+        maxTokens: z.int().min(1).max(32_768).optional(),
+        temperature: z.number().min(0).max(2).default(0),
+        /** Replace newlines of node outputs by spaces, as the official code does. */
+        newlineToSpace: z.boolean().default(true),
+      })
+      .prefault({}),
+    /** Default max concurrent requests per endpoint. */
+    concurrency: z.int().min(1).max(256).default(4),
+    seed: z.int().min(0).max(2 ** 32 - 1).default(42),
+    /** Continue-as-new after this many iterations (also whenever Temporal suggests it). */
+    continueAsNewEvery: z.int().min(1).max(10_000).default(10),
+    evaluation: EvaluationSchema.prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.models.forEach((m, i) => {
+      const first = seen.get(m.id);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${m.id}" (also models[${first}])` });
+      }
+      seen.set(m.id, i);
+    });
+  });
+
+/** Input as written by the user (defaults optional). */
+export type SearchConfigInput = z.input<typeof SearchConfigSchema>;
+/** Fully defaulted config. */
+export type SearchConfig = z.output<typeof SearchConfigSchema>;
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** "models[1].baseURL" style path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out === '' ? '(root)' : out;
+}
+
+export function problemsOf(error: z.ZodError): ConfigProblem[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}
+
+export type ParseResult = { ok: true; config: SearchConfig } | { ok: false; problems: ConfigProblem[] };
+
+export function parseSearchConfig(input: unknown): ParseResult {
+  const result = SearchConfigSchema.safeParse(input);
+  return result.success ? { ok: true, config: result.data } : { ok: false, problems: problemsOf(result.error) };
+}
+
+/** Max new tokens per node (§3.2) when the config does not set it. */
+export function maxTokensFor(config: SearchConfig): number {
+  return config.generation.maxTokens ?? (config.task.type === 'multiple_choice' ? 50 : 100);
+}
+
+/** JSON Schema of the config file (draft 2020-12). */
+export function searchConfigJsonSchema(): unknown {
+  return z.toJSONSchema(SearchConfigSchema, { io: 'input', unrepresentable: 'any' });
+}

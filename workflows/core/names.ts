@@ -1,0 +1,19 @@
+/**
+ * Durable names: task queues, workflow ids, search attributes. Never rename these while executions are
+ * open (design.md §2); change behaviour with `patched()` instead.
+ */
+
+/** Workflows and cheap activities (load task, decode). */
+export const ORCHESTRATOR_TASK_QUEUE = 'hs';
+/** Activities that call models. */
+export const LLM_TASK_QUEUE = 'hs-llm';
+
+export const studyWorkflowId = (study: string): string => `hs/${study}`;
+export const roleStepWorkflowId = (study: string, iteration: number): string => `hs/${study}/role-${iteration}`;
+
+/** Custom search attributes (registered by `hs server start`; `temporal operator search-attribute create` elsewhere). */
+export const SEARCH_ATTRIBUTES = {
+  study: { name: 'HsStudy', type: 'Keyword' },
+  iteration: { name: 'HsIteration', type: 'Int' },
+  bestScore: { name: 'HsBestScore', type: 'Double' },
+} as const;

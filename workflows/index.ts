@@ -1,0 +1,3 @@
+/** Workflow types registered on the `hs` task queue. Every export here is a workflow type: durable names. */
+export { swarmSearch } from './search.workflow';
+export { roleStep } from './role-step.workflow';

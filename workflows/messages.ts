@@ -1,0 +1,42 @@
+/**
+ * Queries, signals and updates of the workflows. Their names are durable API (see core/names.ts).
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Counters } from './core/state';
+
+export type SearchPhase = 'initialising' | 'role-step' | 'paused' | 'final-test' | 'done';
+
+export interface StatusView {
+  study: string;
+  phase: SearchPhase;
+  /** Iterations completed (0 = initial evaluation). */
+  iteration: number;
+  maxIterations: number;
+  bestDevScore: number | null;
+  bestTestScore: number | null;
+  /** The best system: its DAG as edges between model ids, in topological order. */
+  bestGraph: { edges: [string, string][]; order: string[]; sink: string } | null;
+  counters: Counters;
+  paused: boolean;
+  stopRequested: boolean;
+  /** Continue-as-new hand-overs so far. */
+  runs: number;
+  /** Workflow id of the running iteration child, if any (query it with `progress`). */
+  currentStep: string | null;
+}
+
+export interface StepProgress {
+  iteration: number;
+  evaluationsDone: number;
+  evaluationsTotal: number;
+  calls: number;
+  cacheHits: number;
+}
+
+export const statusQuery = defineQuery<StatusView>('status');
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+/** Finish after the current iteration, then evaluate the best system on test and report. */
+export const stopUpdate = defineUpdate<{ stopAfterIteration: number }>('stop');
+/** Progress of one iteration child. */
+export const progressQuery = defineQuery<StepProgress>('progress');

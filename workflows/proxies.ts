@@ -1,0 +1,30 @@
+/**
+ * Every activity proxy, with its task queue, timeouts and retry policy. Failures whose type is listed in
+ * NON_RETRYABLE_FAILURES are never retried; everything else retries with backoff, honouring `retry-after`
+ * (`nextRetryDelay`) — and the call cache makes each retry free for calls that already finished.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { NON_RETRYABLE_FAILURES } from './core/errors';
+import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE } from './core/names';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
+
+/** Cheap activities on the orchestrator queue: load task metadata, decode graphs. */
+export const cheap = proxyActivities<Pick<Activities, 'loadTask' | 'decodeGraphs'>>({
+  taskQueue: ORCHESTRATOR_TASK_QUEUE,
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
+});
+
+/** Model-calling activities; the heartbeat timeout comes from the study config. */
+export function modelActivities(heartbeatTimeoutSeconds: number): Pick<Activities, 'evaluateSystem'> {
+  return proxyActivities<Pick<Activities, 'evaluateSystem'>>({
+    taskQueue: LLM_TASK_QUEUE,
+    startToCloseTimeout: '24 hours',
+    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes },
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * `roleStep`: one iteration of the role step (paper-notes §1.2 step 1) as a child workflow.
+ * Iteration 0 is the initialisation (§1.1 steps 3-5): draw the graph particles and evaluate them.
+ * Iteration t ≥ 1: PSO-advance every graph particle (with stray restarts), decode, evaluate all of them on dev
+ * with the identity assignment, and update personal/global best and global worst.
+ */
+import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { parseSearchConfig, maxTokensFor, type SearchConfig } from './core/config';
+import type { DecodedGraph } from './core/dag';
+import { FailureType } from './core/errors';
+import { addUsage, EMPTY_USAGE, type EvaluationRequest, type EvaluationResult, type TaskRef } from './core/evaluation';
+import { deriveRng } from './core/rng';
+import { GraphSwarmSchema } from './core/state';
+import { advanceSwarm, createGraphSwarm, initialPositions, initialVelocities, recordScores, type GraphSwarm, type SwarmSettings } from './core/swarm';
+import { progressQuery } from './messages';
+import { cheap, modelActivities } from './proxies';
+
+export interface RoleStepInput {
+  config: SearchConfig;
+  iteration: number;
+  task: TaskRef;
+  /** The swarm after the previous iteration; absent for iteration 0. */
+  swarm?: GraphSwarm;
+}
+
+export interface RoleStepResult {
+  iteration: number;
+  swarm: GraphSwarm;
+  /** k*: the best particle of this iteration. */
+  iterationBest: number;
+  graphs: DecodedGraph[];
+  evaluations: EvaluationResult[];
+}
+
+export function swarmSettings(config: SearchConfig): SwarmSettings {
+  const r = config.roleStep;
+  return {
+    coefficients: {
+      inertia: r.inertia,
+      cognitive: r.cognitive,
+      social: r.social,
+      repel: r.repel,
+      repelEnabled: r.repelEnabled,
+      weightRandomness: r.weightRandomness,
+    },
+    stepLength: r.stepLength,
+    stepLengthFactor: r.stepLengthFactor,
+    minimumStepLength: r.minimumStepLength,
+    restartEnabled: r.restartEnabled,
+    restartPatience: r.restartPatience,
+    patience: config.patience,
+  };
+}
+
+/** The evaluation request of one system on one split (shared by the role step and the final test). */
+export function evaluationRequest(
+  config: SearchConfig,
+  task: TaskRef,
+  graph: DecodedGraph,
+  assignment: number[],
+  split: 'dev' | 'test',
+  label: EvaluationRequest['label'],
+): EvaluationRequest {
+  return {
+    label,
+    split,
+    graph,
+    assignment,
+    models: config.models,
+    task,
+    generation: { maxTokens: maxTokensFor(config), temperature: config.generation.temperature, newlineToSpace: config.generation.newlineToSpace },
+    concurrency: config.concurrency,
+    maxUnparsableFraction: config.evaluation.maxUnparsableFraction,
+    maxErrorFraction: config.evaluation.maxErrorFraction,
+    requestTimeoutSeconds: config.evaluation.requestTimeoutSeconds,
+  };
+}
+
+export async function roleStep(input: RoleStepInput): Promise<RoleStepResult> {
+  const parsed = parseSearchConfig(input.config);
+  if (!parsed.ok) throw ApplicationFailure.nonRetryable('roleStep received an invalid config', FailureType.InvalidSearchConfig, parsed.problems);
+  const config = parsed.config;
+  const { iteration } = input;
+  const particles = config.roleStep.particles;
+  const n = config.models.length;
+
+  let done = 0;
+  let usage = EMPTY_USAGE;
+  setHandler(progressQuery, () => ({ iteration, evaluationsDone: done, evaluationsTotal: particles, calls: usage.calls, cacheHits: usage.cacheHits }));
+
+  let advanced: GraphSwarm | undefined;
+  let velocities: number[][][] = [];
+  let positions: number[][][];
+  if (iteration === 0) {
+    const rng = deriveRng(config.seed, 'init');
+    positions = initialPositions(n, particles, rng);
+    velocities = initialVelocities(positions, rng);
+  } else {
+    if (input.swarm === undefined) throw ApplicationFailure.nonRetryable(`roleStep ${iteration} needs the swarm of iteration ${iteration - 1}`, FailureType.InvalidSearchConfig);
+    const swarm = GraphSwarmSchema.parse(input.swarm);
+    advanced = advanceSwarm(swarm, swarmSettings(config), iteration, deriveRng(config.seed, 'role', iteration));
+    positions = advanced.particles.map((p) => p.position);
+  }
+
+  const graphs = await cheap.decodeGraphs({ matrices: positions, topP: config.decode.topP, seed: config.seed, iteration });
+  const identity = Array.from({ length: n }, (_, i) => i);
+  const { evaluateSystem } = modelActivities(config.evaluation.heartbeatTimeoutSeconds);
+  const evaluations = await Promise.all(
+    graphs.map(async (graph, particle) => {
+      const result = await evaluateSystem(
+        evaluationRequest(config, input.task, graph, identity, 'dev', { study: config.study, iteration, step: 'role', particle }),
+      );
+      done++;
+      usage = addUsage(usage, result.usage);
+      return result;
+    }),
+  );
+  const scores = evaluations.map((e) => e.score);
+
+  if (advanced === undefined) {
+    const swarm = createGraphSwarm(positions, velocities, scores);
+    const iterationBest = scores.indexOf(swarm.globalBestScore);
+    return { iteration, swarm, iterationBest, graphs, evaluations };
+  }
+  const recorded = recordScores(advanced, scores);
+  return { iteration, swarm: recorded.swarm, iterationBest: recorded.iterationBest, graphs, evaluations };
+}
