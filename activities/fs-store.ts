@@ -1,0 +1,77 @@
+/**
+ * File-system primitives shared by the on-disk stores: atomic writes (unique temp file in the target
+ * directory, then rename — safe with several processes on one host or a shared volume) and the mapping of
+ * "the store cannot be used right now" errors to a retryable `StoreUnavailable` failure.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { FailureType } from '../workflows/core/errors';
+
+/** errno codes meaning the store is (temporarily) unusable: full, read-only, no permission, I/O error. */
+const UNAVAILABLE_CODES = new Set(['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'EMFILE', 'ENFILE', 'ESTALE']);
+
+/** The errno code of a Node.js system error, if any. */
+export function errnoCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
+  const code = (error as { code: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A retryable `ApplicationFailure` with type `StoreUnavailable` (design.md §5): Temporal retries the
+ * activity; the message names the operation, the path and the errno code.
+ */
+export function storeUnavailable(operation: string, file: string, cause: unknown): ApplicationFailure {
+  const code = errnoCode(cause) ?? 'unknown';
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return ApplicationFailure.create({
+    type: FailureType.StoreUnavailable,
+    message: `store unavailable: cannot ${operation} ${file} (${code}): ${detail}`,
+    nonRetryable: false,
+    cause: cause instanceof Error ? cause : undefined,
+  });
+}
+
+/** True for errno codes that mean the store is unusable (see `storeUnavailable`). */
+export function isUnavailableCode(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code !== undefined && UNAVAILABLE_CODES.has(code);
+}
+
+/**
+ * Writes `data` to `file` atomically: readers see the old content, nothing, or the whole new content, never
+ * a partial file. Creates the parent directory. Unusable-store errors become `StoreUnavailable`.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { fsync?: boolean } = {}): Promise<void> {
+  const dir = path.dirname(file);
+  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomUUID()}.tmp`);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    const handle = await fs.open(temp, 'wx');
+    try {
+      await handle.writeFile(data);
+      if (options.fsync === true) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true }).catch(() => undefined);
+    if (isUnavailableCode(error)) throw storeUnavailable('write', file, error);
+    throw error;
+  }
+}
+
+/** Reads a file; `undefined` when it does not exist. Unusable-store errors become `StoreUnavailable`. */
+export async function readFileIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(file);
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (isUnavailableCode(error)) throw storeUnavailable('read', file, error);
+    throw error;
+  }
+}

@@ -1,0 +1,17 @@
+/** A Temporal client for the CLI, from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE). */
+import { Client, Connection } from '@temporalio/client';
+import type { HsEnv } from '../workers/env';
+
+export async function withClient<T>(env: HsEnv, fn: (client: Client) => Promise<T>): Promise<T> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: env.temporalAddress, connectTimeout: 5000 });
+  } catch (e) {
+    throw new Error(`cannot reach Temporal at ${env.temporalAddress} (${(e as Error).message}); start it with \`npx hs server start\``);
+  }
+  try {
+    return await fn(new Client({ connection, namespace: env.namespace }));
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * `npx hs <command>`: the command-line interface of Heterogeneous Swarms on Temporal.
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { searchConfigJsonSchema } from '../workflows/core/config';
+import { readEnv } from '../workers/env';
+import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE } from '../workflows/core/names';
+import { loadConfigFile, printProblems } from './config-file';
+import { serverCommand } from './commands/server';
+import { studyCommand } from './commands/study';
+
+const USAGE = `usage: npx hs <command> [options]
+
+  server start|stop|status [--db FILE]   embedded Temporal dev server (127.0.0.1:7233, Web UI :8233, SQLite)
+  worker [--queues hs,hs-llm]            run a worker (workflows + cheap activities on hs; model calls on hs-llm)
+  validate <config.json>                 check a study config; prints every problem with its path (exit 2)
+  schema [--out FILE]                    the JSON Schema of study configs
+  start <config.json> [--wait]           start a study (workflow hs/<study>); --wait shows live progress and the report
+  status <study> [--json]                iteration, phase, best dev score, best graph, usage counters
+  watch <study>                          live progress until the study ends, then the report
+  pause|resume <study>                   pause after the current iteration / resume
+  stop <study>                           finish after the current iteration, evaluate the best system on test
+  result <study> [--json]                wait for and print the final report
+
+environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS_HOME (.hs), HS_DATA_ROOT (.)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'server':
+      return await serverCommand(rest);
+    case 'worker': {
+      const known = [ORCHESTRATOR_TASK_QUEUE, LLM_TASK_QUEUE] as const;
+      const { values } = parseArgs({ args: rest, options: { queues: { type: 'string', default: known.join(',') } } });
+      const queues = values.queues.split(',').map((q) => q.trim());
+      const unknown = queues.filter((q) => !(known as readonly string[]).includes(q));
+      if (unknown.length > 0) {
+        console.error(`unknown queue(s) ${unknown.join(', ')}; expected some of ${known.join(', ')}`);
+        return 2;
+      }
+      // Loaded lazily: the worker pulls in the SDK's native bridge, which other commands do not need.
+      const { runWorkers } = await import('../workers/worker');
+      const { createRealDeps } = await import('../workers/deps');
+      const env = readEnv();
+      await runWorkers(env, createRealDeps(env), queues as (typeof known)[number][]);
+      return 0;
+    }
+    case 'validate': {
+      const file = rest[0];
+      if (file === undefined) {
+        console.error('usage: hs validate <config.json>');
+        return 2;
+      }
+      const loaded = loadConfigFile(file);
+      if (!loaded.ok) {
+        printProblems(file, loaded.problems);
+        return 2;
+      }
+      const c = loaded.config;
+      console.log(`${file}: valid — study "${c.study}", ${c.models.length} models, ${c.roleStep.particles} graph particles, up to ${c.maxIterations} iterations, task ${c.task.path} (${c.task.type}, ${c.task.scoring})`);
+      return 0;
+    }
+    case 'schema': {
+      const { values } = parseArgs({ args: rest, options: { out: { type: 'string' } } });
+      const text = `${JSON.stringify(searchConfigJsonSchema(), null, 2)}\n`;
+      if (values.out) fs.writeFileSync(values.out, text);
+      else process.stdout.write(text);
+      return 0;
+    }
+    case 'start':
+    case 'status':
+    case 'watch':
+    case 'pause':
+    case 'resume':
+    case 'stop':
+    case 'result':
+      return await studyCommand(command, rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  },
+);

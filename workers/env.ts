@@ -1,0 +1,41 @@
+/**
+ * Worker and CLI environment, parsed once with zod. API keys are NOT part of it: they are read by name
+ * (a model's `apiKeyEnv`) at call time, only inside the worker.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Local state: call cache, blobs, dev-server database, logs. */
+  HS_HOME: z.string().min(1).optional(),
+  /** Relative task paths in configs resolve against this directory. */
+  HS_DATA_ROOT: z.string().min(1).optional(),
+  /** Max evaluation activities one worker runs at once (each runs many model calls). */
+  HS_MAX_EVALUATIONS: z.coerce.number().int().min(1).max(1024).default(32),
+});
+
+export interface HsEnv {
+  temporalAddress: string;
+  namespace: string;
+  home: string;
+  dataRoot: string;
+  maxEvaluations: number;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): HsEnv {
+  const result = EnvSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`Invalid environment:\n${lines}`);
+  }
+  const e = result.data;
+  return {
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    namespace: e.TEMPORAL_NAMESPACE,
+    home: path.resolve(cwd, e.HS_HOME ?? '.hs'),
+    dataRoot: path.resolve(cwd, e.HS_DATA_ROOT ?? '.'),
+    maxEvaluations: e.HS_MAX_EVALUATIONS,
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The worker process: polls `hs` (workflows + cheap activities) and `hs-llm` (model calls), or a subset
+ * (`queues`), so that at scale each queue can run on its own hosts.
+ */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE } from '../workflows/core/names';
+import type { HsEnv } from './env';
+
+export type Queue = typeof ORCHESTRATOR_TASK_QUEUE | typeof LLM_TASK_QUEUE;
+export const ALL_QUEUES: readonly Queue[] = [ORCHESTRATOR_TASK_QUEUE, LLM_TASK_QUEUE];
+
+export interface WorkerSetup {
+  connection: NativeConnection;
+  namespace: string;
+  deps: ActivityDeps;
+  queues?: readonly Queue[];
+  maxEvaluations?: number;
+  /** A pre-built bundle (tests build it once); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/** Creates one Worker per queue. */
+export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  const activities = createActivities(setup.deps);
+  const queues = setup.queues ?? ALL_QUEUES;
+  const workers: Worker[] = [];
+  const common = { connection: setup.connection, namespace: setup.namespace, shutdownGraceTime: '10 seconds' } as const;
+  if (queues.includes(ORCHESTRATOR_TASK_QUEUE)) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: ORCHESTRATOR_TASK_QUEUE,
+        ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+        activities: { loadTask: activities.loadTask, decodeGraphs: activities.decodeGraphs },
+      }),
+    );
+  }
+  if (queues.includes(LLM_TASK_QUEUE)) {
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: LLM_TASK_QUEUE,
+        activities: { evaluateSystem: activities.evaluateSystem },
+        maxConcurrentActivityTaskExecutions: setup.maxEvaluations ?? 32,
+      }),
+    );
+  }
+  return workers;
+}
+
+/** Runs the workers until SIGINT/SIGTERM (graceful: running activities get the grace time). */
+export async function runWorkers(env: HsEnv, deps: ActivityDeps, queues?: readonly Queue[]): Promise<void> {
+  const connection = await NativeConnection.connect({ address: env.temporalAddress });
+  try {
+    const workers = await createWorkers({ connection, namespace: env.namespace, deps, ...(queues ? { queues } : {}), maxEvaluations: env.maxEvaluations });
+    console.error(`[hs worker] polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${env.temporalAddress} (namespace ${env.namespace})`);
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+  }
+}
