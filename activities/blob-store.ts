@@ -18,7 +18,7 @@ export interface BlobStore {
 
 const KEY = /^sha256:([0-9a-f]{64})$/;
 
-/** Thrown by `getJson` for a missing blob or one whose bytes do not hash to its key. */
+/** Thrown by `getJson` when no blob is stored under the key. */
 export class BlobNotFoundError extends Error {
   override readonly name = 'BlobNotFoundError';
 }

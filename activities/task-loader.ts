@@ -1,0 +1,97 @@
+/**
+ * Reading task files: resolve the path against the data root, fingerprint the bytes (sha256), parse them with
+ * core `parseTaskText`, apply the dev/test limits. Errors are non-retryable `InvalidTaskData` failures that name
+ * the file and the item.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { TaskSpec } from '../workflows/core/config';
+import { FailureType } from '../workflows/core/errors';
+import { parseTaskText, TaskDataError, type TaskData } from '../workflows/core/task';
+import { sha256Hex } from './canonical-json';
+
+/** A parsed task file with its fingerprint. */
+export interface LoadedTask {
+  /** sha256 hex of the file's bytes. */
+  sha256: string;
+  /** Items after `devLimit` / `testLimit`. */
+  data: TaskData;
+}
+
+/** Loads task data for a `TaskSpec`. */
+export interface TaskLoader {
+  /** Throws a non-retryable `ApplicationFailure` of type `InvalidTaskData` for a missing or invalid file. */
+  load(spec: TaskSpec): Promise<LoadedTask>;
+}
+
+/** `format: 'auto'` by extension: `.json` → paper-json, `.jsonl` → jsonl. */
+export function resolveTaskFormat(spec: Pick<TaskSpec, 'path' | 'format'>): 'paper-json' | 'jsonl' | undefined {
+  if (spec.format !== 'auto') return spec.format;
+  const ext = path.extname(spec.path).toLowerCase();
+  return ext === '.json' ? 'paper-json' : ext === '.jsonl' ? 'jsonl' : undefined;
+}
+
+function invalid(message: string, cause?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.InvalidTaskData, message, nonRetryable: true, cause: cause instanceof Error ? cause : undefined });
+}
+
+const MEMO_ENTRIES = 16;
+
+/**
+ * Task loader on the local file system. Relative paths resolve against `dataRoot`; absolute paths are used
+ * as they are. Parsed files are memoised in-process by (path, mtime, size, parse options), so the many
+ * evaluations of a study read and parse each file once.
+ */
+export function createFsTaskLoader(options: { dataRoot: string }): TaskLoader {
+  const memo = new Map<string, Promise<LoadedTask>>();
+
+  const readAndParse = async (file: string, format: 'paper-json' | 'jsonl', spec: TaskSpec): Promise<LoadedTask> => {
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(file);
+    } catch (error) {
+      throw invalid(`task file ${file}: cannot read it (${(error as Error).message})`, error);
+    }
+    let data: TaskData;
+    try {
+      data = parseTaskText(bytes.toString('utf8'), { format, type: spec.type, devFraction: spec.devFraction });
+    } catch (error) {
+      if (error instanceof TaskDataError) throw invalid(`task file ${file}: ${error.message}`, error);
+      throw error;
+    }
+    return { sha256: sha256Hex(bytes), data };
+  };
+
+  return {
+    async load(spec) {
+      const file = path.resolve(options.dataRoot, spec.path);
+      const format = resolveTaskFormat(spec);
+      if (format === undefined) {
+        throw invalid(`task file ${file}: cannot tell the format from the extension; use .json or .jsonl, or set task.format to "paper-json" or "jsonl"`);
+      }
+      let stat: { mtimeMs: number; size: number; isFile(): boolean };
+      try {
+        stat = await fs.stat(file);
+      } catch (error) {
+        throw invalid(`task file ${file} not found (task.path "${spec.path}", data root ${options.dataRoot})`, error);
+      }
+      if (!stat.isFile()) throw invalid(`task file ${file} is not a regular file`);
+      const memoKey = JSON.stringify([file, stat.mtimeMs, stat.size, format, spec.type, spec.devFraction]);
+      let loading = memo.get(memoKey);
+      if (loading === undefined) {
+        loading = readAndParse(file, format, spec);
+        memo.set(memoKey, loading);
+        if (memo.size > MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
+        loading.catch(() => memo.delete(memoKey));
+      }
+      const full = await loading;
+      const data: TaskData = {
+        dev: spec.devLimit === undefined ? full.data.dev : full.data.dev.slice(0, spec.devLimit),
+        test: spec.testLimit === undefined ? full.data.test : full.data.test.slice(0, spec.testLimit),
+      };
+      if (data.dev.length === 0) throw invalid(`task file ${file}: the dev split is empty`);
+      return { sha256: full.sha256, data };
+    },
+  };
+}
