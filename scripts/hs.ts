@@ -40,8 +40,10 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       // Loaded lazily: the worker pulls in the SDK's native bridge, which other commands do not need.
-      const { runWorkers } = await import('../workers/worker');
-      const { createRealDeps } = await import('../workers/deps');
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const { runWorkers } = require('../workers/worker') as typeof import('../workers/worker');
+      const { createRealDeps } = require('../workers/deps') as typeof import('../workers/deps');
+      /* eslint-enable @typescript-eslint/no-require-imports */
       const env = readEnv();
       await runWorkers(env, createRealDeps(env), queues as (typeof known)[number][]);
       return 0;

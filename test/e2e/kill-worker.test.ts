@@ -1,0 +1,139 @@
+/**
+ * Process-level durability: a dev server (SQLite file) and worker processes; `kill -9` the worker in the
+ * middle of a study, start a new one, and check the study ends with the same best graph and score as an
+ * uninterrupted run with the same seed — and that completed model calls were not sent again.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { freePort, spawnDevServer, waitForServer } from '../../scripts/dev-server';
+import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
+import type { SearchReport } from '../../workflows/search.workflow';
+import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import { tinyStudy } from '../helpers/study';
+import { tempDir } from '../helpers/temporal';
+
+const REPO = path.resolve(__dirname, '../..');
+
+/** Set when a worker process dies on its own: waits then fail at once instead of timing out. */
+let workerCrash: string | undefined;
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (workerCrash !== undefined) throw new Error(workerCrash);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function resultOrCrash<T>(result: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const crashed = new Promise<never>((_, reject) => {
+    timer = setInterval(() => workerCrash !== undefined && reject(new Error(workerCrash)), 100);
+  });
+  try {
+    return await Promise.race([result, crashed]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+describe('e2e: kill -9 the worker mid-iteration', function () {
+  this.timeout(600_000);
+  let server: ChildProcess;
+  let address: string;
+  let fake: FakeOpenAi;
+  let connection: Connection;
+  let client: Client;
+  const workers: ChildProcess[] = [];
+
+  const spawnWorker = (home: string): ChildProcess => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin/hs.js'), 'worker'], {
+      cwd: REPO,
+      env: { ...process.env, TEMPORAL_ADDRESS: address, HS_HOME: home, HS_DATA_ROOT: REPO },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      if (process.env.HS_TEST_VERBOSE) process.stderr.write(chunk);
+    });
+    child.once('exit', (code, signal) => {
+      if (signal === null && code !== 0) workerCrash = `worker exited with code ${code}:\n${stderr}`;
+    });
+    workers.push(child);
+    return child;
+  };
+  const stopWorker = async (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+
+  before(async () => {
+    const dir = tempDir('e2e');
+    const port = await freePort();
+    address = `127.0.0.1:${port}`;
+    server = spawnDevServer({ dbFile: path.join(dir, 'temporal.db'), port, headless: true, logFile: path.join(dir, 'temporal.log') }, false);
+    fake = await startFakeOpenAi({ delayMs: 30 });
+    await waitForServer(address, 30_000, () => server.exitCode === null);
+    connection = await Connection.connect({ address });
+    client = new Client({ connection });
+  });
+
+  after(async () => {
+    await Promise.all(workers.map((w) => stopWorker(w, 'SIGKILL')));
+    await connection?.close();
+    await fake?.close();
+    server?.kill('SIGTERM');
+  });
+
+  const config = (study: string) => tinyStudy(study, fake.baseURL, { maxIterations: 3, seed: 11, evaluation: { heartbeatTimeoutSeconds: 3 } });
+  const startStudy = (study: string) =>
+    client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(study), args: [config(study)] });
+
+  it('finishes with the same best system and re-sends no completed call', async () => {
+    // 1. Reference: an uninterrupted run (its own cache).
+    const reference = spawnWorker(tempDir('home-ref'));
+    const refHandle = await startStudy('e2e-reference');
+    const expected = await resultOrCrash(refHandle.result() as Promise<SearchReport>);
+    await stopWorker(reference, 'SIGTERM');
+    const referenceRequests = fake.requests.length;
+    const referenceKeys = new Set(fake.requests.map((r) => r.key));
+    assert.equal(referenceKeys.size, referenceRequests, 'an uninterrupted run sends every distinct call once');
+    fake.reset();
+
+    // 2. The same study (same seed) with a kill -9 of the worker in the middle.
+    const home = tempDir('home-kill');
+    const first = spawnWorker(home);
+    const handle = await startStudy('e2e-killed');
+    await until('the study to be half-way', () => fake.requests.length >= Math.floor(referenceRequests / 2));
+    // Freeze the endpoint so the calls in flight at the kill are exactly countable: calls already answered
+    // finish (and reach the cache), every new call stalls; then kill -9.
+    fake.setDelayMs(10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const inFlightAtKill = fake.inFlight;
+    const sentBeforeKill = fake.requests.length;
+    const killedAt = Date.now();
+    await stopWorker(first, 'SIGKILL');
+    fake.setDelayMs(30);
+    spawnWorker(home);
+    await until('the new worker to call the model', () => fake.requests.length > sentBeforeKill);
+    const recoverySeconds = (Date.now() - killedAt) / 1000;
+    const actual = await resultOrCrash(handle.result() as Promise<SearchReport>);
+
+    const keys = fake.requests.map((r) => r.key);
+    const resent = keys.length - new Set(keys).size;
+    console.log(
+      `      kill -9 at ${sentBeforeKill}/${referenceRequests} calls; ${inFlightAtKill} in flight; ` +
+        `recovered in ${recoverySeconds.toFixed(1)} s; ${resent} call(s) re-sent; ${keys.length} calls in all`,
+    );
+    const comparable = (r: SearchReport) => ({ best: { ...r.best, transcripts: null }, summaries: r.summaries, iterations: r.iterations, stoppedBy: r.stoppedBy });
+    assert.deepEqual(comparable(actual), comparable(expected), 'same best graph, scores and trajectory as the uninterrupted run');
+    assert.equal(new Set(keys).size, referenceKeys.size, 'the same distinct calls as the uninterrupted run');
+    assert.ok(resent <= inFlightAtKill, `re-sent ${resent} calls but only ${inFlightAtKill} were in flight at the kill`);
+  });
+});
