@@ -41,7 +41,10 @@ export function parseStrictChoice(output: string, choices: readonly Choice[]): s
   const letters = new Set(choices.map((c) => c.letter));
   const text = output.trim();
   const lead = /^\(?([A-Z])\)?(?=$|[\s.:),])/.exec(text);
-  if (lead && letters.has(lead[1]!)) return lead[1]!;
+  // "I think …" / "A common …" start with a word, not an option letter: that misreading is the paper
+  // parser's documented quirk (data README), which the strict scorer must not repeat.
+  const leadIsWord = /^[AI]\s+[a-z]/.test(text);
+  if (lead && !leadIsWord && letters.has(lead[1]!)) return lead[1]!;
   let stated: string | null = null;
   for (const m of text.matchAll(/\b[Aa]nswer(?:\s+is)?\s*:?\s*\(?([A-Z])\)?(?=$|[\s.:),])/g)) {
     if (letters.has(m[1]!)) stated = m[1]!;

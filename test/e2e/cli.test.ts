@@ -1,0 +1,123 @@
+/**
+ * The command line as a user types it: `hs server start|status|stop` (SQLite file, restart survives),
+ * `hs validate`, `hs worker`, `hs start --wait`, `hs status|stop|result`, and the verbatim
+ * `temporal workflow start --type swarmSearch --task-queue hs --workflow-id hs/<study> --input-file <config>`.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, temporalBinary } from '../../scripts/dev-server';
+import type { SearchReport } from '../../workflows/search.workflow';
+import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import { tinyStudy } from '../helpers/study';
+import { tempDir } from '../helpers/temporal';
+
+const REPO = path.resolve(__dirname, '../..');
+const run = promisify(execFile);
+
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+describe('e2e: the hs CLI and the Temporal CLI', function () {
+  this.timeout(300_000);
+  let home: string;
+  let port: number;
+  let uiPort: number;
+  let fake: FakeOpenAi;
+  let worker: ChildProcess | undefined;
+  let env: NodeJS.ProcessEnv;
+
+  const hs = async (...args: string[]): Promise<Outcome> => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, [path.join(REPO, 'bin/hs.js'), ...args], { cwd: REPO, env, timeout: 240_000 });
+      return { code: 0, stdout, stderr };
+    } catch (e) {
+      const err = e as { code?: number; stdout?: string; stderr?: string };
+      return { code: err.code ?? -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+    }
+  };
+  const writeConfig = (name: string, config: unknown): string => {
+    const file = path.join(home, `${name}.json`);
+    fs.writeFileSync(file, JSON.stringify(config, null, 2));
+    return file;
+  };
+
+  before(async () => {
+    home = tempDir('cli');
+    [port, uiPort] = [await freePort(), await freePort()];
+    env = { ...process.env, HS_HOME: home, HS_DATA_ROOT: REPO, TEMPORAL_ADDRESS: `127.0.0.1:${port}` };
+    fake = await startFakeOpenAi({});
+  });
+
+  after(async () => {
+    if (worker && worker.exitCode === null) worker.kill('SIGKILL');
+    await hs('server', 'stop', '--port', String(port));
+    await fake?.close();
+  });
+
+  it('validate prints every problem with its path and exits 2', async () => {
+    const bad = writeConfig('bad', { ...tinyStudy('cli-bad', fake.baseURL), seed: -1, models: [{ id: 'a', baseURL: 'nope', model: 'm', extra: 1 }] });
+    const outcome = await hs('validate', bad);
+    assert.equal(outcome.code, 2);
+    assert.match(outcome.stderr, /seed: /);
+    assert.match(outcome.stderr, /models\[0\]\.baseURL: must be an http\(s\) URL/);
+    assert.match(outcome.stderr, /models\[0\]: Unrecognized key: "extra"/);
+    const good = await hs('validate', writeConfig('good', tinyStudy('cli-good', fake.baseURL)));
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /valid/);
+  });
+
+  it('starts the dev server on a SQLite file and runs a study started by the Temporal CLI', async () => {
+    const started = await hs('server', 'start', '--port', String(port), '--ui-port', String(uiPort));
+    assert.equal(started.code, 0, started.stderr);
+    assert.ok(fs.existsSync(path.join(home, 'temporal.db')), 'the dev server persists to .hs/temporal.db');
+    assert.equal((await hs('server', 'status', '--port', String(port))).code, 0);
+    worker = spawn(process.execPath, [path.join(REPO, 'bin/hs.js'), 'worker'], { cwd: REPO, env, stdio: 'ignore' });
+
+    const config = writeConfig('temporal-cli', tinyStudy('cli-temporal', fake.baseURL, { maxIterations: 1 }));
+    await run(temporalBinary(), [
+      'workflow', 'start', '--type', 'swarmSearch', '--task-queue', 'hs', '--workflow-id', 'hs/cli-temporal', '--input-file', config,
+      '--address', `127.0.0.1:${port}`,
+    ]);
+    const result = await hs('result', 'cli-temporal', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    const report = JSON.parse(result.stdout) as SearchReport;
+    assert.equal(report.study, 'cli-temporal');
+    assert.equal(report.iterations, 1);
+
+    const status = await hs('status', 'cli-temporal');
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /\[cli-temporal\] done iteration 1\/1 \| best dev \d\.\d{3}/);
+  });
+
+  it('start --wait shows progress and the report; stop ends a long study early', async () => {
+    const waited = await hs('start', writeConfig('wait', tinyStudy('cli-wait', fake.baseURL, { maxIterations: 2 })), '--wait');
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stdout, /iteration \d\/2 .*\| best dev \d\.\d{3} \| calls \d+ \| cache hits \d+/);
+    assert.match(waited.stdout, /Best system \(iteration \d, particle \d\): dev \d\.\d{4} {2}test \d\.\d{4}/);
+
+    const again = await hs('start', writeConfig('long', tinyStudy('cli-long', fake.baseURL, { maxIterations: 500, patience: 500 })));
+    assert.equal(again.code, 0, again.stderr);
+    const stop = await hs('stop', 'cli-long');
+    assert.equal(stop.code, 0, stop.stderr);
+    const match = /will stop after iteration (\d+)/.exec(stop.stdout);
+    assert.ok(match, stop.stdout);
+    const report = JSON.parse((await hs('result', 'cli-long', '--json')).stdout) as SearchReport;
+    assert.equal(report.stoppedBy, 'stopped');
+    assert.equal(report.iterations, Number(match[1]));
+  });
+
+  it('keeps studies across a dev-server restart (SQLite)', async () => {
+    assert.equal((await hs('server', 'stop', '--port', String(port))).code, 0);
+    assert.notEqual((await hs('server', 'status', '--port', String(port))).code, 0);
+    assert.equal((await hs('server', 'start', '--port', String(port), '--ui-port', String(uiPort))).code, 0);
+    const result = await hs('result', 'cli-temporal', '--json');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((JSON.parse(result.stdout) as SearchReport).study, 'cli-temporal');
+  });
+});
