@@ -17,10 +17,19 @@ export interface CachedCallResult {
   source: CallSource;
 }
 
+/** Thrown instead of calling when the caller's evaluation stopped while the call waited for a slot. */
+export class EvaluationStopped extends Error {
+  override readonly name = 'EvaluationStopped';
+}
+
 /** Calls a model through the cache. */
 export interface CachedLlm {
-  /** `limit` bounds the in-flight calls to `req.endpoint` (key `baseURL|model`) in this process. */
-  complete(req: ChatRequest, limit: number, signal?: AbortSignal): Promise<CachedCallResult>;
+  /**
+   * `limit` bounds the in-flight calls to `req.endpoint` (key `baseURL|model`) in this process. `signal`
+   * (activity cancellation) aborts the call; once `stop` has aborted, a call still waiting for a slot is not
+   * sent (`EvaluationStopped`), while one already sent finishes and is cached.
+   */
+  complete(req: ChatRequest, limit: number, options?: { signal?: AbortSignal | undefined; stop?: AbortSignal | undefined }): Promise<CachedCallResult>;
 }
 
 /** Dependencies of `createCachedLlm`; `flights` defaults to a new single-flight group. */
@@ -49,12 +58,16 @@ export function requestCacheKey(req: ChatRequest): string {
 export function createCachedLlm(deps: CachedLlmDeps): CachedLlm {
   const flights = deps.flights ?? createSingleFlight<{ response: CachedCall; fromCache: boolean }>();
   return {
-    async complete(req, limit, signal) {
+    async complete(req, limit, options = {}) {
+      const { signal, stop } = options;
       const key = requestCacheKey(req);
-      const { value, shared } = await flights.run(key, signal, async (flightSignal) => {
+      const send = async (flightSignal: AbortSignal): Promise<{ response: CachedCall; fromCache: boolean }> => {
         const hit = await deps.cache.get(key);
         if (hit !== undefined) return { response: hit, fromCache: true };
-        const answer = await deps.limiter.run(endpointKey(req), limit, () => deps.llm.complete(req, flightSignal));
+        const answer = await deps.limiter.run(endpointKey(req), limit, () => {
+          if (stop?.aborted === true) throw new EvaluationStopped('evaluation stopping: call not sent');
+          return deps.llm.complete(req, flightSignal);
+        });
         const response: CachedCall = {
           text: answer.text,
           promptTokens: answer.promptTokens,
@@ -63,8 +76,18 @@ export function createCachedLlm(deps: CachedLlmDeps): CachedLlm {
         };
         await deps.cache.put(key, response);
         return { response, fromCache: false };
-      });
-      return { response: value.response, source: shared ? 'shared' : value.fromCache ? 'cache' : 'call' };
+      };
+      for (;;) {
+        if (stop?.aborted === true) throw new EvaluationStopped('evaluation stopping: call not sent');
+        try {
+          const { value, shared } = await flights.run(key, signal, send);
+          return { response: value.response, source: shared ? 'shared' : value.fromCache ? 'cache' : 'call' };
+        } catch (error) {
+          // Joined a call whose own evaluation stopped before sending it: ours goes on, so send it ourselves.
+          if (error instanceof EvaluationStopped && stop?.aborted !== true) continue;
+          throw error;
+        }
+      }
     },
   };
 }

@@ -10,23 +10,23 @@
  * fails only its item, which is counted in `errors` (never scored silently) within `maxErrorFraction`.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { FailureType, isRetryableFailure } from '../workflows/core/errors';
-import { EvaluationRequestSchema, type EvaluationRequest, type EvaluationResult } from '../workflows/core/evaluation';
 import { problemsOf } from '../workflows/core/config';
+import { FailureType } from '../workflows/core/errors';
+import { EvaluationRequestSchema, type EvaluationRequest, type EvaluationResult } from '../workflows/core/evaluation';
 import { taskPrompt } from '../workflows/core/prompts';
 import { scoreItem } from '../workflows/core/scoring';
 import type { TaskItem } from '../workflows/core/task';
 import { currentActivityHooks, type ActivityHooks } from './activity-context';
 import type { BlobStore } from './blob-store';
-import { createCachedLlm, type CachedLlmDeps } from './cached-llm';
+import { createCachedLlm, type CachedLlm, type CachedLlmDeps } from './cached-llm';
 import type { CallCache } from './call-cache';
+import { classifyItemErrors, fatalFailure, judgeCounts } from './evaluation-outcome';
 import type { KeyedLimiter } from './limiter';
 import type { LlmClient } from './llm-client';
-import { isModelCallError } from './llm-client';
-import { EvaluationStopped, runItem, systemProblems, type CallTally, type NodeRecord, type SystemSpec } from './system-runner';
+import { runItem, systemProblems, type CallTally, type NodeRecord, type SystemSpec } from './system-runner';
 import type { TaskLoader } from './task-loader';
 
-/** Dependencies of the evaluation activities (interfaces; real ones are built by the worker). */
+/** Dependencies of the evaluation activities (interfaces; the worker builds the real ones). */
 export interface EvaluationDeps {
   llm: LlmClient;
   cache: CallCache;
@@ -38,11 +38,11 @@ export interface EvaluationDeps {
   flights?: CachedLlmDeps['flights'];
   /** Heartbeat and cancellation; the current Temporal activity context by default. */
   activityContext?: () => ActivityHooks;
-  /** Progress heartbeat period (default 1000 ms); one more beat is sent at start. */
+  /** Progress heartbeat period (default 1000 ms); beats are also sent at start and at the end. */
   heartbeatIntervalMs?: number;
 }
 
-/** Progress reported in heartbeats. */
+/** Progress reported in heartbeats (`total` is 0 until the task is loaded). */
 export interface EvaluationProgress {
   done: number;
   total: number;
@@ -52,10 +52,12 @@ export interface EvaluationProgress {
 export interface TranscriptItem {
   id: string;
   gold: string;
+  /** What the scorer read from the sink output; null when unparsable (or failed). */
   parsed: string | null;
   correct: boolean;
   /** Set when the item's model call was rejected (bad request): scored wrong and counted in `errors`. */
   error?: { type: string; message: string };
+  /** The nodes that ran, in topological order. */
   nodes: NodeRecord[];
 }
 
@@ -68,39 +70,58 @@ export interface Transcript {
   graph: EvaluationRequest['graph'];
   /** Model id per slot. */
   assignment: string[];
+  /** Every item, in split order. */
   items: TranscriptItem[];
 }
 
-type Outcome =
-  | { kind: 'scored'; item: TranscriptItem }
-  | { kind: 'error'; item: TranscriptItem; index: number }
-  | { kind: 'fatal'; error: unknown };
+const invalidRequest = (message: string, problems: unknown): ApplicationFailure =>
+  ApplicationFailure.create({ type: FailureType.InvalidSearchConfig, message, nonRetryable: true, details: [problems] });
 
-const invalidRequest = (message: string, details?: unknown): ApplicationFailure =>
-  ApplicationFailure.create({ type: FailureType.InvalidSearchConfig, message, nonRetryable: true, details: details === undefined ? undefined : [details] });
-
-/** A retryable or final `ApplicationFailure` for a failure that stops the whole evaluation. */
-function fatalFailure(error: unknown): unknown {
-  if (!isModelCallError(error)) return error;
-  const retryable = isRetryableFailure(error.type);
-  return ApplicationFailure.create({
-    type: error.type,
-    message: error.message,
-    nonRetryable: !retryable,
-    nextRetryDelay: retryable && error.retryAfterMs !== undefined ? `${error.retryAfterMs}ms` : undefined,
-    details: error.status === undefined ? undefined : [{ status: error.status }],
-  });
+/** The validated request; non-retryable `InvalidSearchConfig` otherwise. */
+function checkRequest(input: EvaluationRequest): EvaluationRequest {
+  const parsed = EvaluationRequestSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = problemsOf(parsed.error);
+    throw invalidRequest(`invalid evaluation request: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
+  }
+  const request = parsed.data;
+  const problems = systemProblems(request.graph, request.assignment, request.models.length);
+  if (problems.length > 0) throw invalidRequest(`invalid system: ${problems.join('; ')}`, problems);
+  return request;
 }
 
-/** Picks what an item's errors mean: a fatal failure, an item error (bad request), or "stopped". */
-function classify(errors: readonly unknown[]): { kind: 'fatal'; error: unknown } | { kind: 'badRequest'; error: Error } | { kind: 'stopped' } {
-  const fatal = errors.find((e) => !(e instanceof EvaluationStopped) && !(isModelCallError(e) && e.type === FailureType.ModelBadRequest));
-  if (fatal !== undefined) return { kind: 'fatal', error: fatal };
-  const bad = errors.find((e) => isModelCallError(e));
-  return bad instanceof Error ? { kind: 'badRequest', error: bad } : { kind: 'stopped' };
+/** The items of the requested split, after checking the file is the one the study started with. */
+async function loadItems(tasks: TaskLoader, request: EvaluationRequest): Promise<{ items: TaskItem[]; sha256: string }> {
+  const { path } = request.task.spec;
+  const loaded = await tasks.load(request.task.spec);
+  if (loaded.sha256 !== request.task.sha256) {
+    throw ApplicationFailure.create({
+      type: FailureType.TaskDataChanged,
+      message: `task file ${path} changed since the study started (sha256 ${loaded.sha256}, expected ${request.task.sha256}); restore the file or start a new study`,
+      nonRetryable: true,
+    });
+  }
+  const items = loaded.data[request.split];
+  if (items.length === 0) {
+    throw ApplicationFailure.create({ type: FailureType.InvalidTaskData, message: `task file ${path}: the ${request.split} split is empty`, nonRetryable: true });
+  }
+  return { items, sha256: loaded.sha256 };
 }
 
-/** Item concurrency: enough items in flight to keep every endpoint's slots busy, no more (progress stays steady). */
+function systemOf(request: EvaluationRequest): SystemSpec {
+  return {
+    graph: request.graph,
+    assignment: request.assignment,
+    models: request.models,
+    maxTokens: request.generation.maxTokens,
+    temperature: request.generation.temperature,
+    newlineToSpace: request.generation.newlineToSpace,
+    timeoutMs: Math.round(request.requestTimeoutSeconds * 1000),
+    concurrency: request.concurrency,
+  };
+}
+
+/** Items in flight: enough to keep every endpoint's slots busy, few enough that progress stays steady. */
 function itemConcurrency(request: EvaluationRequest): number {
   const limits = new Map<string, number>();
   for (const slot of request.assignment) {
@@ -110,16 +131,61 @@ function itemConcurrency(request: EvaluationRequest): number {
   return Math.max(1, 2 * [...limits.values()].reduce((a, b) => a + b, 0));
 }
 
-/** Runs `fn` over `items` with at most `width` at once; stops taking new items once `stop` aborts. */
+/** Runs `fn` over `items`, at most `width` at once; takes no new item once `stop` has aborted. */
 async function forEachPooled<T>(items: readonly T[], width: number, stop: AbortSignal, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
-  const worker = async (): Promise<void> => {
+  const lane = async (): Promise<void> => {
     while (next < items.length && !stop.aborted) {
       const index = next++;
       await fn(items[index]!, index);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
+}
+
+/** Every item's transcript entry (undefined if not finished), or the failure that stopped the evaluation. */
+async function runItems(
+  request: EvaluationRequest,
+  items: readonly TaskItem[],
+  llm: CachedLlm,
+  tally: CallTally,
+  cancel: AbortSignal | undefined,
+  onItemDone: () => void,
+): Promise<{ entries: (TranscriptItem | undefined)[]; fatal?: { error: unknown } }> {
+  const spec = request.task.spec;
+  const system = systemOf(request);
+  const stopper = new AbortController();
+  const stop = (): void => stopper.abort();
+  cancel?.addEventListener('abort', stop, { once: true });
+  const entries = new Array<TranscriptItem | undefined>(items.length);
+  let fatal: { error: unknown } | undefined;
+
+  const evaluateItem = async (item: TaskItem, index: number): Promise<void> => {
+    const prompt = taskPrompt(item, { type: spec.type, instruction: spec.instruction, promptSuffix: spec.promptSuffix });
+    const run = await runItem(prompt, { system, llm, tally, cancel, stop: stopper.signal });
+    const base = { id: item.id, gold: item.answer, nodes: run.nodes };
+    if (run.ok) {
+      const { parsed, correct } = scoreItem(run.output, item, { type: spec.type, scoring: spec.scoring, lastTokens: spec.lastTokens });
+      entries[index] = { ...base, parsed, correct };
+    } else {
+      const meaning = classifyItemErrors(run.errors);
+      if (meaning.kind === 'stopped') return;
+      if (meaning.kind === 'fatal') {
+        fatal ??= { error: meaning.error };
+        stopper.abort();
+        return;
+      }
+      entries[index] = { ...base, parsed: null, correct: false, error: { type: FailureType.ModelBadRequest, message: meaning.error.message } };
+    }
+    onItemDone();
+  };
+
+  try {
+    await forEachPooled(items, itemConcurrency(request), stopper.signal, evaluateItem);
+  } finally {
+    cancel?.removeEventListener('abort', stop);
+  }
+  return fatal === undefined ? { entries } : { entries, fatal };
 }
 
 /** The evaluation activities: `{ evaluateSystem }`. */
@@ -128,127 +194,48 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
   const hooksOf = deps.activityContext ?? currentActivityHooks;
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 1000;
 
-  return {
-    /**
-     * Evaluates one system on `request.split`; `score = correct / total`. Fails with `InvalidSearchConfig`,
-     * `TaskDataChanged`, `InvalidTaskData`, `ModelInvocationError.*`, `StoreUnavailable` or
-     * `EvaluationDegenerate` as described in the module comment.
-     */
-    async evaluateSystem(input: EvaluationRequest): Promise<EvaluationResult> {
-      const parsed = EvaluationRequestSchema.safeParse(input);
-      if (!parsed.success) {
-        const problems = problemsOf(parsed.error);
-        throw invalidRequest(`invalid evaluation request: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, problems);
-      }
-      const request = parsed.data;
-      const problems = systemProblems(request.graph, request.assignment, request.models.length);
-      if (problems.length > 0) throw invalidRequest(`invalid system: ${problems.join('; ')}`, problems);
+  /**
+   * Evaluates one system on `request.split`; `score = correct / total`. Fails with `InvalidSearchConfig`,
+   * `TaskDataChanged`, `InvalidTaskData`, `ModelInvocationError.*`, `StoreUnavailable` or
+   * `EvaluationDegenerate` as described in the module comment.
+   */
+  const evaluateSystem = async (input: EvaluationRequest): Promise<EvaluationResult> => {
+    const request = checkRequest(input);
+    const hooks = hooksOf();
+    const progress: EvaluationProgress = { done: 0, total: 0 };
+    const beat = (): void => hooks.heartbeat({ ...progress });
+    beat();
+    const { items, sha256 } = await loadItems(deps.tasks, request);
+    progress.total = items.length;
 
-      const hooks = hooksOf();
-      const cancel = hooks.cancellationSignal;
-      const progress: EvaluationProgress = { done: 0, total: 0 };
-      hooks.heartbeat({ ...progress });
+    const tally: CallTally = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0 };
+    const timer = setInterval(beat, heartbeatEvery);
+    let run: Awaited<ReturnType<typeof runItems>>;
+    try {
+      run = await runItems(request, items, llm, tally, hooks.cancellationSignal, () => progress.done++);
+    } finally {
+      clearInterval(timer);
+    }
+    const cancel = hooks.cancellationSignal;
+    if (cancel?.aborted === true) throw cancel.reason instanceof Error ? cancel.reason : new Error(`activity cancelled: ${String(cancel.reason)}`);
+    if (run.fatal !== undefined) throw fatalFailure(run.fatal.error);
+    beat();
 
-      const loaded = await deps.tasks.load(request.task.spec);
-      if (loaded.sha256 !== request.task.sha256) {
-        throw ApplicationFailure.create({
-          type: FailureType.TaskDataChanged,
-          message: `task file ${request.task.spec.path} changed since the study started (sha256 ${loaded.sha256}, expected ${request.task.sha256}); start a new study or restore the file`,
-          nonRetryable: true,
-        });
-      }
-      const items = loaded.data[request.split];
-      if (items.length === 0) {
-        throw ApplicationFailure.create({ type: FailureType.InvalidTaskData, message: `task file ${request.task.spec.path}: the ${request.split} split is empty`, nonRetryable: true });
-      }
-      progress.total = items.length;
-      hooks.heartbeat({ ...progress });
-
-      const spec = request.task.spec;
-      const system: SystemSpec = {
-        graph: request.graph,
-        assignment: request.assignment,
-        models: request.models,
-        maxTokens: request.generation.maxTokens,
-        temperature: request.generation.temperature,
-        newlineToSpace: request.generation.newlineToSpace,
-        timeoutMs: Math.round(request.requestTimeoutSeconds * 1000),
-        concurrency: request.concurrency,
-      };
-      const tally: CallTally = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0 };
-      const stopper = new AbortController();
-      const onCancel = (): void => stopper.abort();
-      cancel?.addEventListener('abort', onCancel, { once: true });
-      const outcomes: (Outcome | undefined)[] = new Array<Outcome | undefined>(items.length);
-      let fatal: { error: unknown } | undefined;
-      const timer = setInterval(() => hooks.heartbeat({ ...progress }), heartbeatEvery);
-
-      const evaluateItem = async (item: TaskItem, index: number): Promise<void> => {
-        const prompt = taskPrompt(item, { type: spec.type, instruction: spec.instruction, promptSuffix: spec.promptSuffix });
-        const run = await runItem(prompt, { system, llm, tally, cancel, stop: stopper.signal });
-        if (run.ok) {
-          const score = scoreItem(run.output, item, { type: spec.type, scoring: spec.scoring, lastTokens: spec.lastTokens });
-          outcomes[index] = { kind: 'scored', item: { id: item.id, gold: item.answer, parsed: score.parsed, correct: score.correct, nodes: run.nodes } };
-        } else {
-          const meaning = classify(run.errors);
-          if (meaning.kind === 'fatal') {
-            fatal ??= { error: meaning.error };
-            stopper.abort();
-            return;
-          }
-          if (meaning.kind === 'stopped') return;
-          const error = { type: FailureType.ModelBadRequest, message: meaning.error.message };
-          outcomes[index] = { kind: 'error', index, item: { id: item.id, gold: item.answer, parsed: null, correct: false, error, nodes: run.nodes } };
-        }
-        progress.done++;
-      };
-
-      try {
-        await forEachPooled(items, itemConcurrency(request), stopper.signal, evaluateItem);
-      } finally {
-        clearInterval(timer);
-        cancel?.removeEventListener('abort', onCancel);
-      }
-      if (cancel?.aborted === true) throw cancel.reason instanceof Error ? cancel.reason : new Error('activity cancelled');
-      if (fatal !== undefined) throw fatalFailure(fatal.error);
-      hooks.heartbeat({ ...progress });
-
-      const done = outcomes.flatMap((o) => (o === undefined || o.kind === 'fatal' ? [] : [o]));
-      const transcript: Transcript = {
-        version: 1,
-        label: request.label,
-        split: request.split,
-        taskSha256: loaded.sha256,
-        graph: request.graph,
-        assignment: request.assignment.map((m) => request.models[m]!.id),
-        items: done.map((o) => o.item),
-      };
-      const transcriptKey = await deps.blobs.putJson(transcript);
-
-      const total = items.length;
-      const correct = done.filter((o) => o.item.correct).length;
-      const errored = done.filter((o) => o.kind === 'error');
-      const unparsable = done.filter((o) => o.kind === 'scored' && o.item.parsed === null).length;
-      const firstError = errored[0];
-      if (firstError !== undefined && errored.length / total > request.maxErrorFraction) {
-        throw ApplicationFailure.create({
-          type: FailureType.ModelBadRequest,
-          message:
-            `${errored.length} of ${total} items failed with a bad request (maxErrorFraction ${request.maxErrorFraction}); ` +
-            `first: item "${firstError.item.id}" (${request.split}[${firstError.index}]): ${firstError.item.error?.message ?? ''} (transcript ${transcriptKey})`,
-          nonRetryable: true,
-          details: [{ errors: errored.length, total, transcriptKey }],
-        });
-      }
-      if (unparsable / total > request.maxUnparsableFraction) {
-        throw ApplicationFailure.create({
-          type: FailureType.EvaluationDegenerate,
-          message: `${unparsable} of ${total} answers were unparsable (maxUnparsableFraction ${request.maxUnparsableFraction}); the models' answers do not fit the task format (transcript ${transcriptKey})`,
-          nonRetryable: true,
-          details: [{ unparsable, total, transcriptKey }],
-        });
-      }
-      return { score: correct / total, total, correct, unparsable, errors: errored.length, usage: { ...tally }, transcriptKey };
-    },
+    const entries = run.entries.flatMap((e) => (e === undefined ? [] : [e]));
+    if (entries.length !== items.length) throw new Error(`bug: ${items.length - entries.length} items neither scored nor failed`);
+    const transcript: Transcript = {
+      version: 1,
+      label: request.label,
+      split: request.split,
+      taskSha256: sha256,
+      graph: request.graph,
+      assignment: request.assignment.map((m) => request.models[m]!.id),
+      items: entries,
+    };
+    const transcriptKey = await deps.blobs.putJson(transcript);
+    const counts = judgeCounts(request, entries, transcriptKey);
+    return { ...counts, usage: { ...tally }, transcriptKey };
   };
+
+  return { evaluateSystem };
 }

@@ -6,7 +6,7 @@
 import type { ModelSpec } from '../workflows/core/config';
 import { predecessors, type DecodedGraph } from '../workflows/core/dag';
 import { cleanOutput, nodePrompt } from '../workflows/core/prompts';
-import type { CachedLlm, CallSource } from './cached-llm';
+import { EvaluationStopped, type CachedLlm, type CallSource } from './cached-llm';
 
 /** One node's step in the transcript. */
 export interface NodeRecord {
@@ -44,11 +44,6 @@ export interface CallTally {
 /** Result of one item: the sink output, or the errors that stopped it; `nodes` in topological order. */
 export type ItemRun = { ok: true; output: string; nodes: NodeRecord[] } | { ok: false; errors: unknown[]; nodes: NodeRecord[] };
 
-/** Thrown into nodes that were not started because the evaluation is stopping. */
-export class EvaluationStopped extends Error {
-  override readonly name = 'EvaluationStopped';
-}
-
 /** Problems that make a system unrunnable (empty when fine). */
 export function systemProblems(graph: DecodedGraph, assignment: readonly number[], modelCount: number): string[] {
   const problems: string[] = [];
@@ -77,7 +72,7 @@ export interface RunContext {
   tally: CallTally;
   /** Activity cancellation: aborts calls in flight. */
   cancel: AbortSignal | undefined;
-  /** Evaluation stopping: nodes not yet started are skipped; calls in flight finish (and are cached). */
+  /** Evaluation stopping: nodes and calls not yet started are skipped; calls in flight finish (and are cached). */
   stop: AbortSignal;
 }
 
@@ -95,7 +90,7 @@ export async function runItem(task: string, ctx: RunContext): Promise<ItemRun> {
     const { response, source } = await ctx.llm.complete(
       { endpoint: model, messages: [{ role: 'user', content: prompt }], maxTokens: system.maxTokens, temperature: system.temperature, timeoutMs: system.timeoutMs },
       model.concurrency ?? system.concurrency,
-      ctx.cancel,
+      { signal: ctx.cancel, stop: ctx.stop },
     );
     count(tally, source, response);
     const output = cleanOutput(response.text, system.newlineToSpace);

@@ -8,6 +8,7 @@ import { readEnv } from '../workers/env';
 import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE } from '../workflows/core/names';
 import { loadConfigFile, printProblems } from './config-file';
 import { serverCommand } from './commands/server';
+import { demoCommand } from './commands/demo';
 import { studyCommand } from './commands/study';
 
 const USAGE = `usage: npx hs <command> [options]
@@ -22,6 +23,7 @@ const USAGE = `usage: npx hs <command> [options]
   pause|resume <study>                   pause after the current iteration / resume
   stop <study>                           finish after the current iteration, evaluate the best system on test
   result <study> [--json]                wait for and print the final report
+  demo                                   a real study end to end (needs HS_DEMO_BASE_URL and HS_DEMO_MODELS for now)
 
 environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS_HOME (.hs), HS_DATA_ROOT (.)`;
 
@@ -70,6 +72,8 @@ async function main(argv: string[]): Promise<number> {
       else process.stdout.write(text);
       return 0;
     }
+    case 'demo':
+      return await demoCommand();
     case 'start':
     case 'status':
     case 'watch':

@@ -83,7 +83,7 @@ describe('call-cache', () => {
   it('ENOSPC on write → retryable StoreUnavailable', async () => {
     const cache = createFsCallCache(await dirs.make());
     const original = fs.promises.open;
-    fs.promises.open = (() => Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }))) as typeof original;
+    fs.promises.open = (() => Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })));
     try {
       await assert.rejects(cache.put(callCacheKey(parts), value), (e: unknown) => {
         assert.ok(e instanceof ApplicationFailure);

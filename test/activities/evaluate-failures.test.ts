@@ -128,7 +128,7 @@ describe('evaluateSystem: failures', () => {
   it('an unavailable call cache → retryable StoreUnavailable', async () => {
     const world = await makeWorld();
     const cache = {
-      get: world.cache.get,
+      get: (key: string) => world.cache.get(key),
       put: () => Promise.reject(ApplicationFailure.create({ type: FailureType.StoreUnavailable, message: 'disk full', nonRetryable: false })),
     };
     await failsWith(runEvaluation((await makeWorld({ cache })).deps, evaluationRequest(fake, sha)), FailureType.StoreUnavailable, false);

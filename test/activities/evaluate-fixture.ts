@@ -116,7 +116,7 @@ export async function runEvaluation(
   const heartbeats: unknown[] = [];
   env.on('heartbeat', (d: unknown) => heartbeats.push(d));
   const { evaluateSystem } = createEvaluationActivities(deps);
-  const result = await env.run(evaluateSystem, request);
+  const result = await env.run<[EvaluationRequest], EvaluationResult, typeof evaluateSystem>(evaluateSystem, request);
   return { result, heartbeats };
 }
 

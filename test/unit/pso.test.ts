@@ -111,8 +111,8 @@ describe('core/pso', () => {
 
     it('psoStepInto writing over its own inputs (aliasing) equals psoStep', () => {
       const expected = psoStep(operands, weights, 0.5);
-      const x = [...operands.position];
-      const v = [...operands.velocity];
+      const x = Array.from(operands.position);
+      const v = Array.from(operands.velocity);
       psoStepInto({ ...operands, position: x, velocity: v }, weights, 0.5, x, v);
       assert.deepEqual(x, expected.position);
       assert.deepEqual(v, expected.velocity);

@@ -90,7 +90,7 @@ describe('core/swarm', () => {
       const seen = new Set<string>();
       for (let round = 0; round < 50; round++) {
         initialVelocities(pos, rng).forEach((v, k) => {
-          const matches = pos.map((a, j) => v.every((row, r) => row.every((x, c) => x === a[r]![c]! - pos[k]![r]![c]!)));
+          const matches = pos.map((a) => v.every((row, r) => row.every((x, c) => x === a[r]![c]! - pos[k]![r]![c]!)));
           const j = matches.indexOf(true);
           assert.ok(j >= 0 && j !== k, `V_${k} is not A_j − A_k for any j ≠ k`);
           seen.add(`${k}->${j}`);
@@ -272,7 +272,7 @@ describe('core/swarm', () => {
       const scores = createRng(6);
       let restarts = 0;
       for (let t = 1; t <= 30; t++) {
-        const advanced = advanceSwarm(swarm, { ...SETTINGS, repel: 0.05 }, t, deriveRng(5, 'role', t));
+        const advanced = advanceSwarm(swarm, { ...SETTINGS, coefficients: { ...SETTINGS.coefficients, repel: 0.05 } }, t, deriveRng(5, 'role', t));
         restarts += advanced.particles.filter((p, k) => p.restartCooldown > swarm.particles[k]!.restartCooldown).length;
         for (const p of advanced.particles) {
           for (const m of [p.position, p.velocity, p.personalBest]) m.forEach((row, i) => assert.ok(row[i] === 0, `t ${t}: diagonal ${row[i]}`));

@@ -90,6 +90,8 @@ export const EvaluationSchema = z.strictObject({
 
 export const SearchConfigSchema = z
   .strictObject({
+    /** Editors' JSON Schema hint (schema/search-config.schema.json); ignored. */
+    $schema: z.string().optional(),
     /** Study name; the workflow id is `hs/<study>`. */
     study: identifier,
     /** The pool of LLMs: graph node (slot) k runs model k in the role step. */
