@@ -74,11 +74,11 @@ describe('core/config', () => {
 
   it('unknown keys are rejected at their path, naming the key', () => {
     const list = problems({ ...minimal(), maxIteration: 5, roleStep: { inertai: 0.2 }, task: { path: 'x', type: 'exact_match', lastToken: 5 } });
-    hasProblem(list, '(root)', /"maxIteration"/);
-    hasProblem(list, 'roleStep', /"inertai"/);
-    hasProblem(list, 'task', /"lastToken"/);
+    hasProblem(list, 'maxIteration', /unknown key/);
+    hasProblem(list, 'roleStep.inertai', /unknown key/);
+    hasProblem(list, 'task.lastToken', /unknown key/);
     const model = problems({ ...minimal(), models: [{ id: 'a', baseURL: 'http://x/v1', model: 'm', apiKey: 'sk-123' }] });
-    hasProblem(model, 'models[0]', /"apiKey"/);
+    hasProblem(model, 'models[0].apiKey', /API keys never go in a config.*apiKeyEnv/);
   });
 
   it('duplicate model ids are rejected at the second one', () => {

@@ -29,6 +29,13 @@ describe('core/scoring', () => {
       assert.equal(parsePaperChoice('there are 20 apples in all', FOUR), 'C');
     });
 
+    it('exactly 5 characters at each end', () => {
+      assert.equal(parsePaperChoice('wel B is right, I say', FOUR), 'B', 'B is the 5th character');
+      assert.equal(parsePaperChoice('well B is right, I say', FOUR), 'Z', 'B is the 6th character');
+      assert.equal(parsePaperChoice('my pick is D, ok', FOUR), 'D', 'D is the 5th character from the end');
+      assert.equal(parsePaperChoice('my pick is D, okay', FOUR), 'Z', 'D is the 7th character from the end');
+    });
+
     it('4. otherwise "Z" (always wrong)', () => {
       assert.equal(parsePaperChoice('no idea, sorry', FOUR), 'Z');
       assert.equal(parsePaperChoice('', FOUR), 'Z');
@@ -103,10 +110,21 @@ describe('core/scoring', () => {
   });
 
   describe('scoreStrictExact', () => {
-    it('numeric gold: the LAST number in the output decides', () => {
-      assert.deepEqual(scoreStrictExact('16 - 3 - 4 = 9 eggs, 9 × 2 = 18. The answer is 18.', '18'), { parsed: '18', correct: true });
+    it('numeric gold: the LAST number in the output decides when no answer is stated', () => {
+      assert.deepEqual(scoreStrictExact('16 - 3 - 4 = 9 eggs, 9 × 2 = 18 dollars', '18'), { parsed: '18', correct: true });
       assert.deepEqual(scoreStrictExact('I got 15 then 150', '15'), { parsed: '150', correct: false });
-      assert.deepEqual(scoreStrictExact('The answer is 18, not 17', '18'), { parsed: '17', correct: false });
+    });
+
+    it('numeric gold: a stated "answer is N" wins over later numbers', () => {
+      assert.deepEqual(scoreStrictExact('The answer is 18, not 17', '18'), { parsed: '18', correct: true });
+      assert.deepEqual(scoreStrictExact('answer: 5. Then 6 and 7', '5'), { parsed: '5', correct: true });
+      assert.deepEqual(scoreStrictExact('First the answer is 3; on reflection the answer is $4.', '4'), { parsed: '4', correct: true });
+    });
+
+    it('Yes/No gold: the first yes/no word decides', () => {
+      assert.deepEqual(scoreStrictExact('Yes, there is no path back', 'No'), { parsed: 'Yes', correct: false });
+      assert.deepEqual(scoreStrictExact('No. Node 3 is isolated', 'No'), { parsed: 'No', correct: true });
+      assert.deepEqual(scoreStrictExact('Nodes 1 and 2 are linked', 'No'), { parsed: null, correct: false });
     });
 
     it('thousands commas on either side', () => {

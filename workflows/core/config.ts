@@ -155,8 +155,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(root)' : out;
 }
 
+function unknownKeyMessage(key: string): string {
+  if (/^api[_-]?key$/i.test(key)) {
+    return 'unknown key: API keys never go in a config — put the key in the worker\'s environment and name that variable in "apiKeyEnv"';
+  }
+  return 'unknown key (check the spelling; see schema/search-config.schema.json)';
+}
+
+/** One problem per issue; an unknown key is reported at its own path ("roleStep.inertai: unknown key"). */
 export function problemsOf(error: z.ZodError): ConfigProblem[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  return error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: unknownKeyMessage(key) }))
+      : [{ path: formatPath(issue.path), message: issue.message }],
+  );
 }
 
 export type ParseResult = { ok: true; config: SearchConfig } | { ok: false; problems: ConfigProblem[] };

@@ -68,7 +68,6 @@ export function createRng(seed: number): Rng {
  * Same arguments ⇒ same stream, whatever happened before.
  */
 export function deriveRng(seed: number, ...labels: (string | number)[]): Rng {
-  let h = fnv1a(String(seed));
-  for (const label of labels) h = fnv1a(`/${label}`, h);
-  return createRng(h);
+  // JSON keeps label boundaries unambiguous: ('a/b') and ('a', 'b') are different streams.
+  return createRng(fnv1a(JSON.stringify([seed, ...labels])));
 }

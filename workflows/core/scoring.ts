@@ -55,7 +55,7 @@ export function parseStrictChoice(output: string, choices: readonly Choice[]): s
   return mentioned.length === 1 ? mentioned[0]!.letter : null;
 }
 
-const NUMBER = /-?\d[\d,]*(?:\.\d+)?/g;
+const NUMBER = /-?\d+(?:,\d{3})*(?:\.\d+)?/g;
 
 function asNumber(text: string): number | null {
   const cleaned = text.replace(/,/g, '').trim();
@@ -63,17 +63,30 @@ function asNumber(text: string): number | null {
   return Number(cleaned);
 }
 
-/** Strict exact match: numeric gold ⇒ the last number in the output; text gold ⇒ whole-word, case-insensitive. */
+const STATED_NUMBER = /\b[Aa]nswer(?:\s+is)?\s*:?\s*\$?(-?\d+(?:,\d{3})*(?:\.\d+)?)/g;
+const YES_NO = /\b(yes|no)\b/i;
+
+/**
+ * Strict exact match.
+ * - numeric gold: the last "answer is N" if stated, else the last number in the output;
+ * - Yes/No gold: the first "yes" or "no" word in the output;
+ * - other text gold: whole-word, case-insensitive occurrence.
+ */
 export function scoreStrictExact(output: string, gold: string): ItemScore {
   const goldNumber = asNumber(gold);
   if (goldNumber !== null) {
-    const numbers = [...output.matchAll(NUMBER)].map((m) => m[0]);
+    const stated = [...output.matchAll(STATED_NUMBER)].map((m) => m[1]!);
+    const numbers = stated.length > 0 ? stated : [...output.matchAll(NUMBER)].map((m) => m[0]);
     const last = numbers[numbers.length - 1];
     if (last === undefined) return { parsed: null, correct: false };
     const value = asNumber(last);
     return { parsed: last, correct: value !== null && value === goldNumber };
   }
   if (output.trim() === '') return { parsed: null, correct: false };
+  if (/^(yes|no)$/i.test(gold.trim())) {
+    const word = YES_NO.exec(output)?.[1];
+    return word === undefined ? { parsed: null, correct: false } : { parsed: word, correct: word.toLowerCase() === gold.trim().toLowerCase() };
+  }
   const found = new RegExp(`(^|\\W)${escapeRegExp(gold.toLowerCase())}($|\\W)`).test(output.toLowerCase());
   return { parsed: output.trim(), correct: found };
 }
