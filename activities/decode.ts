@@ -15,12 +15,11 @@ export interface DecodeGraphsInput {
 
 export function createDecodeActivities() {
   return {
-    decodeGraphs(input: DecodeGraphsInput): Promise<DecodedGraph[]> {
-      return Promise.resolve(
+    decodeGraphs: (input: DecodeGraphsInput): Promise<DecodedGraph[]> =>
+      Promise.resolve(
         input.matrices.map((matrix, particle) =>
           decodeGraph(matrix, input.topP, input.topP > 0 ? deriveRng(input.seed, 'decode', input.iteration, particle) : undefined),
         ),
-      );
-    },
+      ),
   };
 }

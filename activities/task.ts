@@ -15,7 +15,7 @@ export interface TaskFingerprint {
 
 export function createTaskActivities(deps: { tasks: TaskLoader }) {
   return {
-    async loadTask(spec: TaskSpec): Promise<TaskFingerprint> {
+    loadTask: async (spec: TaskSpec): Promise<TaskFingerprint> => {
       const { sha256, data } = await deps.tasks.load(spec);
       if (data.dev.length === 0) {
         throw ApplicationFailure.nonRetryable(`task ${spec.path}: the dev split is empty`, FailureType.InvalidTaskData);

@@ -6,9 +6,11 @@ import { parseArgs } from 'node:util';
 import { searchConfigJsonSchema } from '../workflows/core/config';
 import { readEnv } from '../workers/env';
 import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE } from '../workflows/core/names';
+import type * as DepsModule from '../workers/deps';
+import type * as WorkerModule from '../workers/worker';
 import { loadConfigFile, printProblems } from './config-file';
 import { serverCommand } from './commands/server';
-import { demoCommand } from './commands/demo';
+import type * as DemoModule from './commands/demo';
 import { studyCommand } from './commands/study';
 
 const USAGE = `usage: npx hs <command> [options]
@@ -27,6 +29,15 @@ const USAGE = `usage: npx hs <command> [options]
 
 environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS_HOME (.hs), HS_DATA_ROOT (.)`;
 
+/**
+ * Loads a module on first use: the worker pulls in the SDK's native bridge and webpack, which `validate`,
+ * `status` and friends do not need.
+ */
+function lazy<T>(id: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(id) as T;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -42,10 +53,8 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       // Loaded lazily: the worker pulls in the SDK's native bridge, which other commands do not need.
-      /* eslint-disable @typescript-eslint/no-require-imports */
-      const { runWorkers } = require('../workers/worker') as typeof import('../workers/worker');
-      const { createRealDeps } = require('../workers/deps') as typeof import('../workers/deps');
-      /* eslint-enable @typescript-eslint/no-require-imports */
+      const { runWorkers } = lazy<typeof WorkerModule>('../workers/worker');
+      const { createRealDeps } = lazy<typeof DepsModule>('../workers/deps');
       const env = readEnv();
       await runWorkers(env, createRealDeps(env), queues as (typeof known)[number][]);
       return 0;
@@ -73,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'demo':
-      return await demoCommand();
+      return await lazy<typeof DemoModule>('./commands/demo').demoCommand();
     case 'start':
     case 'status':
     case 'watch':

@@ -12,7 +12,10 @@ import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { SearchConfigInput } from '../../workflows/core/config';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createRealDeps } from '../../workers/deps';
 import { readEnv } from '../../workers/env';
+import { createWorkers } from '../../workers/worker';
 import { withClient } from '../client';
 import { isAlive, REPO_ROOT, spawnDevServer, waitForServer } from '../dev-server';
 import { reportText } from '../format';
@@ -77,11 +80,7 @@ export async function demoCommand(): Promise<number> {
     await waitForServer(env.temporalAddress, 30_000, () => isAlive(server!.pid!));
     console.log(`Temporal dev server on ${env.temporalAddress} (Web UI http://127.0.0.1:${Number(port) + 1000})`);
   }
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { NativeConnection } = require('@temporalio/worker') as typeof import('@temporalio/worker');
-  const { createWorkers } = require('../../workers/worker') as typeof import('../../workers/worker');
-  const { createRealDeps } = require('../../workers/deps') as typeof import('../../workers/deps');
-  /* eslint-enable @typescript-eslint/no-require-imports */
+  Runtime.install({ logger: new DefaultLogger('WARN') }); // the progress line is the demo's output
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const workers = await createWorkers({ connection, namespace: env.namespace, deps: createRealDeps(env) });
   const running = workers.map((w) => w.run());
