@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'build/', '.tools/', '.hs/', '.models/', 'bin/'] },
+  { ignores: ['node_modules/', 'build/', '.tools/', '.hs/', '.models/', 'bin/', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -22,14 +22,22 @@ export class EvaluationStopped extends Error {
   override readonly name = 'EvaluationStopped';
 }
 
+/** Per-call options of `CachedLlm.complete`. */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  stop?: AbortSignal | undefined;
+  onCallError?: ((error: unknown) => void) | undefined;
+}
+
 /** Calls a model through the cache. */
 export interface CachedLlm {
   /**
    * `limit` bounds the in-flight calls to `req.endpoint` (key `baseURL|model`) in this process. `signal`
    * (activity cancellation) aborts the call; once `stop` has aborted, a call still waiting for a slot is not
-   * sent (`EvaluationStopped`), while one already sent finishes and is cached.
+   * sent (`EvaluationStopped`), while one already sent finishes and is cached. `onCallError` sees a failed
+   * call before its endpoint slot is released, so a caller can stop before the next queued call starts.
    */
-  complete(req: ChatRequest, limit: number, options?: { signal?: AbortSignal | undefined; stop?: AbortSignal | undefined }): Promise<CachedCallResult>;
+  complete(req: ChatRequest, limit: number, options?: CallOptions): Promise<CachedCallResult>;
 }
 
 /** Dependencies of `createCachedLlm`; `flights` defaults to a new single-flight group. */
@@ -59,14 +67,20 @@ export function createCachedLlm(deps: CachedLlmDeps): CachedLlm {
   const flights = deps.flights ?? createSingleFlight<{ response: CachedCall; fromCache: boolean }>();
   return {
     async complete(req, limit, options = {}) {
-      const { signal, stop } = options;
+      const { signal, stop, onCallError } = options;
+      const stopped = (): boolean => stop?.aborted === true;
       const key = requestCacheKey(req);
       const send = async (flightSignal: AbortSignal): Promise<{ response: CachedCall; fromCache: boolean }> => {
         const hit = await deps.cache.get(key);
         if (hit !== undefined) return { response: hit, fromCache: true };
-        const answer = await deps.limiter.run(endpointKey(req), limit, () => {
-          if (stop?.aborted === true) throw new EvaluationStopped('evaluation stopping: call not sent');
-          return deps.llm.complete(req, flightSignal);
+        const answer = await deps.limiter.run(endpointKey(req), limit, async () => {
+          if (stopped()) throw new EvaluationStopped('evaluation stopping: call not sent');
+          try {
+            return await deps.llm.complete(req, flightSignal);
+          } catch (error) {
+            onCallError?.(error);
+            throw error;
+          }
         });
         const response: CachedCall = {
           text: answer.text,
@@ -78,13 +92,13 @@ export function createCachedLlm(deps: CachedLlmDeps): CachedLlm {
         return { response, fromCache: false };
       };
       for (;;) {
-        if (stop?.aborted === true) throw new EvaluationStopped('evaluation stopping: call not sent');
+        if (stopped()) throw new EvaluationStopped('evaluation stopping: call not sent');
         try {
           const { value, shared } = await flights.run(key, signal, send);
           return { response: value.response, source: shared ? 'shared' : value.fromCache ? 'cache' : 'call' };
         } catch (error) {
           // Joined a call whose own evaluation stopped before sending it: ours goes on, so send it ourselves.
-          if (error instanceof EvaluationStopped && stop?.aborted !== true) continue;
+          if (error instanceof EvaluationStopped && !stopped()) continue;
           throw error;
         }
       }

@@ -35,12 +35,15 @@ export interface CallCache {
   put(key: string, value: CachedCall): Promise<void>;
 }
 
-/** sha256 hex of the canonical JSON of `parts` (sorted keys; an undefined adapter is omitted). */
+/**
+ * sha256 hex of the canonical JSON of `parts` (sorted keys; an undefined adapter is omitted; trailing
+ * slashes of `baseURL` ignored).
+ */
 export function callCacheKey(parts: CallKeyParts): string {
   return sha256Hex(
     canonicalJson({
       v: 1,
-      baseURL: parts.baseURL,
+      baseURL: parts.baseURL.replace(/\/+$/, ''),
       model: parts.model,
       adapter: parts.adapter,
       messages: parts.messages.map((m) => ({ role: m.role, content: m.content })),

@@ -9,6 +9,7 @@
  * the call cache makes the finished calls free. Auth/NotFound fail it for good. A bad request (400/422)
  * fails only its item, which is counted in `errors` (never scored silently) within `maxErrorFraction`.
  */
+import { setMaxListeners } from 'node:events';
 import { ApplicationFailure } from '@temporalio/activity';
 import { problemsOf } from '../workflows/core/config';
 import { FailureType } from '../workflows/core/errors';
@@ -156,13 +157,21 @@ async function runItems(
   const system = systemOf(request);
   const stopper = new AbortController();
   const stop = (): void => stopper.abort();
+  // Every in-flight call listens on these signals (and removes its listener when done): no fixed cap.
+  setMaxListeners(0, stopper.signal, ...(cancel ? [cancel] : []));
   cancel?.addEventListener('abort', stop, { once: true });
   const entries = new Array<TranscriptItem | undefined>(items.length);
   let fatal: { error: unknown } | undefined;
+  const failFast = (error: unknown): void => {
+    const meaning = classifyItemErrors([error]);
+    if (meaning.kind !== 'fatal') return;
+    fatal ??= { error: meaning.error };
+    stopper.abort();
+  };
 
   const evaluateItem = async (item: TaskItem, index: number): Promise<void> => {
     const prompt = taskPrompt(item, { type: spec.type, instruction: spec.instruction, promptSuffix: spec.promptSuffix });
-    const run = await runItem(prompt, { system, llm, tally, cancel, stop: stopper.signal });
+    const run = await runItem(prompt, { system, llm, tally, cancel, stop: stopper.signal, onCallError: failFast });
     const base = { id: item.id, gold: item.answer, nodes: run.nodes };
     if (run.ok) {
       const { parsed, correct } = scoreItem(run.output, item, { type: spec.type, scoring: spec.scoring, lastTokens: spec.lastTokens });
@@ -170,18 +179,24 @@ async function runItems(
     } else {
       const meaning = classifyItemErrors(run.errors);
       if (meaning.kind === 'stopped') return;
-      if (meaning.kind === 'fatal') {
-        fatal ??= { error: meaning.error };
-        stopper.abort();
-        return;
-      }
+      if (meaning.kind === 'fatal') return failFast(meaning.error);
       entries[index] = { ...base, parsed: null, correct: false, error: { type: FailureType.ModelBadRequest, message: meaning.error.message } };
     }
     onItemDone();
   };
 
+  const guarded = async (item: TaskItem, index: number): Promise<void> => {
+    try {
+      await evaluateItem(item, index);
+    } catch (error) {
+      // Not a model failure (those are returned by runItem): a bug or a scorer crash; stop and report it.
+      fatal ??= { error };
+      stopper.abort();
+    }
+  };
+
   try {
-    await forEachPooled(items, itemConcurrency(request), stopper.signal, evaluateItem);
+    await forEachPooled(items, itemConcurrency(request), stopper.signal, guarded);
   } finally {
     cancel?.removeEventListener('abort', stop);
   }

@@ -74,6 +74,8 @@ export interface RunContext {
   cancel: AbortSignal | undefined;
   /** Evaluation stopping: nodes and calls not yet started are skipped; calls in flight finish (and are cached). */
   stop: AbortSignal;
+  /** Sees every failed model call at once (before its endpoint slot is released). */
+  onCallError?: (error: unknown) => void;
 }
 
 /** Runs the system on one item's task prompt. Never throws: failures are returned with the nodes done. */
@@ -90,7 +92,7 @@ export async function runItem(task: string, ctx: RunContext): Promise<ItemRun> {
     const { response, source } = await ctx.llm.complete(
       { endpoint: model, messages: [{ role: 'user', content: prompt }], maxTokens: system.maxTokens, temperature: system.temperature, timeoutMs: system.timeoutMs },
       model.concurrency ?? system.concurrency,
-      { signal: ctx.cancel, stop: ctx.stop },
+      { signal: ctx.cancel, stop: ctx.stop, onCallError: ctx.onCallError },
     );
     count(tally, source, response);
     const output = cleanOutput(response.text, system.newlineToSpace);

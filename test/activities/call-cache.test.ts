@@ -25,6 +25,7 @@ describe('call-cache', () => {
     const reordered: CallKeyParts = { params: { temperature: 0, maxTokens: 50 }, messages: parts.messages, model: 'fake-a', baseURL: parts.baseURL };
     assert.equal(callCacheKey(reordered), key);
     assert.equal(callCacheKey({ ...parts, adapter: undefined }), key, 'undefined adapter = no adapter');
+    assert.equal(callCacheKey({ ...parts, baseURL: `${parts.baseURL}/` }), key, 'trailing slash ignored');
     const variants: CallKeyParts[] = [
       { ...parts, baseURL: 'http://127.0.0.1:8081/v1' },
       { ...parts, model: 'fake-b' },

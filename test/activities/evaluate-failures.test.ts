@@ -60,6 +60,7 @@ describe('evaluateSystem: failures', () => {
     fake.setFail((r) => (r.model === 'fake-beta' ? { delayMs: 5000 } : undefined));
     const failure = await failsWith(runEvaluation(world.deps, evaluationRequest(fake, sha, { requestTimeoutSeconds: 0.3 })), FailureType.ModelTimeout, false);
     assert.equal(failure.nextRetryDelay, undefined);
+    assert.equal(fake.requests.filter((r) => r.model === 'fake-beta').length, 2, 'calls queued behind the limit were not sent once stopping');
   });
 
   it('500 → retryable ServerError; connection reset → retryable Network', async () => {

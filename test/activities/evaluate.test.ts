@@ -109,6 +109,15 @@ describe('evaluateSystem: scoring, prompts, cache, concurrency', () => {
     assert.ok([...fake.requests].every((r, i, all) => all.findIndex((o) => o.key === r.key) === i), 'no body sent twice');
   });
 
+  it('heartbeats while calls are slow (progress every interval, not only per item)', async () => {
+    fake.setDelayMs(150);
+    const { result, heartbeats } = await runEvaluation((await makeWorld()).deps, evaluationRequest(fake, sha));
+    assert.equal(result.total, 4);
+    assert.ok(heartbeats.length >= 6, `only ${heartbeats.length} heartbeats in ~450 ms at a 50 ms interval`);
+    const done = heartbeats.map((h) => (h as { done: number }).done);
+    assert.deepEqual([...done].sort((a, b) => a - b), done, 'progress never goes back');
+  });
+
   it('respects the per-endpoint concurrency limit (measured by the server)', async () => {
     fake.setDelayMs(40);
     const world = await makeWorld();
