@@ -51,7 +51,9 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
 
 /** Runs the workers until SIGINT/SIGTERM (graceful: running activities get the grace time). */
 export async function runWorkers(env: HsEnv, deps: ActivityDeps, queues?: readonly Queue[]): Promise<void> {
-  const connection = await NativeConnection.connect({ address: env.temporalAddress });
+  const connection = await NativeConnection.connect({ address: env.temporalAddress }).catch((e: unknown) => {
+    throw new Error(`cannot reach Temporal at ${env.temporalAddress} (${e instanceof Error ? e.message : String(e)}); start it with \`npx hs server start\` or set TEMPORAL_ADDRESS`);
+  });
   try {
     const workers = await createWorkers({ connection, namespace: env.namespace, deps, ...(queues ? { queues } : {}), maxEvaluations: env.maxEvaluations });
     console.error(`[hs worker] polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${env.temporalAddress} (namespace ${env.namespace})`);

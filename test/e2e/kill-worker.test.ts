@@ -13,20 +13,13 @@ import type { SearchReport } from '../../workflows/search.workflow';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
 import { tempDir } from '../helpers/temporal';
+import { until as waitUntil } from '../helpers/wait';
 
 const REPO = path.resolve(__dirname, '../..');
 
 /** Set when a worker process dies on its own: waits then fail at once instead of timing out. */
 let workerCrash: string | undefined;
-
-async function until(what: string, predicate: () => boolean, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (workerCrash !== undefined) throw new Error(workerCrash);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, predicate: () => boolean): Promise<void> => waitUntil(what, predicate, { timeoutMs: 120_000, intervalMs: 20, abort: () => workerCrash });
 
 async function resultOrCrash<T>(result: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -13,15 +13,7 @@ import type { SearchReport } from '../../workflows/search.workflow';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
 import { startLocalTemporal, tempDir, withWorkers } from '../helpers/temporal';
-
-async function until(what: string, predicate: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../helpers/wait';
 
 describe('swarmSearch workflow (real local Temporal server)', function () {
   this.timeout(180_000);
