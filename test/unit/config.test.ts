@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { formatPath, maxTokensFor, parseSearchConfig, searchConfigJsonSchema, type ConfigProblem, type SearchConfig } from '../../workflows/core/config';
 
 const minimal = (): Record<string, unknown> => ({
@@ -161,5 +163,12 @@ describe('core/config', () => {
     assert.deepEqual([...(schema.required ?? [])].sort(), ['models', 'study', 'task'], 'defaulted fields are optional in the input schema');
     assert.equal(schema.additionalProperties, false);
     assert.doesNotThrow(() => JSON.stringify(schema));
+  });
+});
+
+describe('schema/search-config.schema.json', () => {
+  it('is the JSON Schema generated from the zod config (regenerate with `npm run schema`)', () => {
+    const committed = JSON.parse(readFileSync(path.resolve(__dirname, '../../schema/search-config.schema.json'), 'utf8')) as unknown;
+    assert.deepEqual(committed, JSON.parse(JSON.stringify(searchConfigJsonSchema())));
   });
 });

@@ -65,6 +65,20 @@ describe('swarmSearch workflow (real local Temporal server)', function () {
     assert.deepEqual(description.searchAttributes.HsBestScore, [report.best.devScore]);
   });
 
+  it('re-running a study on the same cache pays 0 model calls and gives the same report', async () => {
+    const home = tempDir('home');
+    const first = await runStudy(tinyStudy('wf-rerun', fake.baseURL), home);
+    const sent = fake.requests.length;
+    const second = await runStudy(tinyStudy('wf-rerun', fake.baseURL), home);
+    assert.ok(first.counters.calls > 0);
+    assert.equal(second.counters.calls, 0, 'every call answered from the cache');
+    assert.equal(second.counters.cacheHits, first.counters.calls + first.counters.cacheHits);
+    assert.equal(fake.requests.length, sent, 'the endpoint saw no request');
+    // Transcripts differ only in provenance (each node's "cached" flag).
+    assert.deepEqual({ ...second.best, transcripts: null }, { ...first.best, transcripts: null });
+    assert.deepEqual(second.summaries, first.summaries);
+  });
+
   it('gives the same result when it continues-as-new after every iteration', async () => {
     const plain = await runStudy(tinyStudy('wf-can-a', fake.baseURL, { maxIterations: 3 }));
     const chained = await runStudy(tinyStudy('wf-can-b', fake.baseURL, { maxIterations: 3, continueAsNewEvery: 1 }));
