@@ -51,12 +51,12 @@ export interface CachedLlmDeps {
 /** The limiter key of an endpoint: one lane per (baseURL, model). */
 export const endpointKey = (req: Pick<ChatRequest, 'endpoint'>): string => `${req.endpoint.baseURL}|${req.endpoint.model}`;
 
-/** The cache key of a request (no adapter yet: base models only). */
+/** The cache key of a request; the adapter hash (if the endpoint's model is a LoRA adapter) is part of it. */
 export function requestCacheKey(req: ChatRequest): string {
   return callCacheKey({
     baseURL: req.endpoint.baseURL,
     model: req.endpoint.model,
-    adapter: undefined,
+    adapter: req.endpoint.adapterSha256,
     messages: req.messages,
     params: { maxTokens: req.maxTokens, temperature: req.temperature },
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createCachedLlm, EvaluationStopped } from '../../activities/cached-llm';
+import { createCachedLlm, EvaluationStopped, requestCacheKey } from '../../activities/cached-llm';
 import type { CachedCall, CallCache } from '../../activities/call-cache';
 import { createKeyedLimiter } from '../../activities/limiter';
 import type { ChatRequest, LlmClient } from '../../activities/llm-client';
@@ -23,6 +23,17 @@ const req = (content: string): ChatRequest => ({
   maxTokens: 5,
   temperature: 0,
   timeoutMs: 1000,
+});
+
+describe('requestCacheKey', () => {
+  it('changes with the adapter hash, so a changed adapter never hits a stale entry', () => {
+    const base = req('q');
+    const v1 = { ...base, endpoint: { ...base.endpoint, adapterSha256: 'a'.repeat(64) } };
+    const v2 = { ...base, endpoint: { ...base.endpoint, adapterSha256: 'b'.repeat(64) } };
+    assert.notEqual(requestCacheKey(v1), requestCacheKey(base));
+    assert.notEqual(requestCacheKey(v1), requestCacheKey(v2));
+    assert.equal(requestCacheKey(v1), requestCacheKey({ ...v1, timeoutMs: 5 }), 'the timeout does not change the answer');
+  });
 });
 
 describe('cached-llm', () => {

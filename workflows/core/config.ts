@@ -24,6 +24,9 @@ export const ModelSpecSchema = z.strictObject({
     .optional(),
   /** Max concurrent requests to this endpoint from one worker (defaults to the study's `concurrency`). */
   concurrency: z.int().min(1).max(256).optional(),
+  /** sha256 of the LoRA adapter behind `model`, when the endpoint serves one (e.g. `hs pool init`): part of the
+   * call-cache key, so a changed adapter never hits a stale cache entry. */
+  adapterSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256').optional(),
 });
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
