@@ -11,6 +11,8 @@ import type * as WorkerModule from '../workers/worker';
 import { loadConfigFile, printProblems } from './config-file';
 import { serverCommand } from './commands/server';
 import type * as DemoModule from './commands/demo';
+import type * as LlmModule from './commands/llm';
+import type * as PoolModule from './commands/pool';
 import { studyCommand } from './commands/study';
 
 const USAGE = `usage: npx hs <command> [options]
@@ -25,6 +27,8 @@ const USAGE = `usage: npx hs <command> [options]
   pause|resume <study>                   pause after the current iteration / resume
   stop <study>                           finish after the current iteration, evaluate the best system on test
   result <study> [--json]                wait for and print the final report
+  llm serve [--port 8080] [--model N=F.gguf] [--lora N=F.gguf[@BASE]] [--roots D,D] [--threads N]
+                                         the embedded OpenAI-compatible CPU server (node-llama-cpp)
   demo                                   a real study end to end (needs HS_DEMO_BASE_URL and HS_DEMO_MODELS for now)
 
 environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS_HOME (.hs), HS_DATA_ROOT (.)`;
@@ -83,6 +87,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'demo':
       return await lazy<typeof DemoModule>('./commands/demo').demoCommand();
+    case 'llm':
+      return await lazy<typeof LlmModule>('./commands/llm').llmCommand(rest);
+    case 'pool':
+      return await lazy<typeof PoolModule>('./commands/pool').poolCommand(rest);
     case 'start':
     case 'status':
     case 'watch':
