@@ -33,7 +33,7 @@ export async function startLlmServer(args: readonly string[], env: NodeJS.Proces
   };
   const baseURL = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`hs llm serve did not start within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       try {
         const parsed = JSON.parse(line) as { baseURL?: unknown };

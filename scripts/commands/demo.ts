@@ -1,8 +1,10 @@
 /**
- * `hs demo` (`npm run demo`): a real study end to end — the dev server, a worker, a study on an
- * arithmetic multiple-choice task, live progress, and the report.
+ * `hs demo` (`npm run demo`): a real study end to end on this machine — the Temporal dev server, the embedded
+ * LLM server (SmolLM2-135M-Instruct on CPU) with a pool of 4 LoRA experts (`hs pool init`), a worker, and a
+ * role-step study on arithmetic multiple choice, with live progress and the report. Ctrl-C stops everything
+ * it started.
  *
- * Until the embedded CPU model lands, the demo needs an OpenAI-compatible endpoint from the user:
+ * To run against your own OpenAI-compatible endpoint instead:
  *   HS_DEMO_BASE_URL   e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8000/v1 (vLLM)
  *   HS_DEMO_MODELS     comma-separated model names on that endpoint, one graph node each (e.g. "a,b,c")
  *   HS_DEMO_API_KEY_ENV  optional: NAME of the environment variable that holds the endpoint's API key
@@ -10,17 +12,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { SearchConfigInput } from '../../workflows/core/config';
+import type { ModelSpec, SearchConfigInput } from '../../workflows/core/config';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createRealDeps } from '../../workers/deps';
-import { readEnv } from '../../workers/env';
+import { readEnv, type HsEnv } from '../../workers/env';
+import { loadPool } from '../../llm/pool-schema';
+import { initPool } from '../../llm/pool';
+import { startLlmServer } from '../llm-process';
 import { createWorkers } from '../../workers/worker';
 import { withClient } from '../client';
 import { isAlive, REPO_ROOT, spawnDevServer, waitForServer } from '../dev-server';
 import { reportText } from '../format';
 import { watch } from './study';
 
+const EMBEDDED_BASE = path.join(REPO_ROOT, '.models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
 const SHARED_TASK = path.resolve(REPO_ROOT, '../shared/data/synthetic/arith-mc.jsonl');
 
 /** A small arithmetic multiple-choice task written by the demo itself when ../shared/data is absent. */
@@ -42,19 +48,43 @@ function writeOwnTask(file: string): void {
 
 export async function demoCommand(): Promise<number> {
   const env = readEnv();
-  const baseURL = process.env.HS_DEMO_BASE_URL;
-  const models = (process.env.HS_DEMO_MODELS ?? '').split(',').map((m) => m.trim()).filter(Boolean);
-  if (!baseURL || models.length === 0) {
-    console.error(
-      [
-        'The demo needs an OpenAI-compatible endpoint until the embedded CPU model lands (next milestone):',
-        '  HS_DEMO_BASE_URL=http://127.0.0.1:11434/v1 HS_DEMO_MODELS=qwen2.5:0.5b,llama3.2:1b,smollm2:135m npm run demo',
-        'Optional: HS_DEMO_API_KEY_ENV=NAME_OF_THE_VARIABLE_HOLDING_THE_KEY',
-      ].join('\n'),
-    );
-    return 2;
+  const started = Date.now();
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+  };
+  const onSignal = (): void => {
+    console.log('\nstopping everything the demo started…');
+    void cleanup().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await runDemo(env, started, cleanups);
+  } finally {
+    await cleanup();
   }
-  const apiKeyEnv = process.env.HS_DEMO_API_KEY_ENV;
+}
+
+/** The pool of the demo: the user's endpoint, or the embedded server with 4 LoRA experts. */
+async function demoModels(env: HsEnv, cleanups: (() => Promise<void>)[]): Promise<ModelSpec[]> {
+  const baseURL = process.env.HS_DEMO_BASE_URL;
+  const names = (process.env.HS_DEMO_MODELS ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+  if (baseURL !== undefined && names.length > 0) {
+    const apiKeyEnv = process.env.HS_DEMO_API_KEY_ENV;
+    return names.map((model, i) => ({ id: `m${i}-${model.replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 64), baseURL, model, ...(apiKeyEnv ? { apiKeyEnv } : {}) }));
+  }
+  const pool = await initPool({ basePath: EMBEDDED_BASE, outDir: path.join(env.home, 'adapters'), name: 'smollm2', experts: 4, rank: 8, seed: 1 });
+  const manifest = await loadPool(pool.manifestPath, { resolvePaths: true });
+  console.log(`expert pool: ${manifest.experts.map((e) => e.name).join(', ')} (LoRA rank 8 on SmolLM2-135M-Instruct) in ${pool.manifestPath}`);
+  const server = await startLlmServer(manifest.experts.flatMap((e) => ['--lora', `${e.name}=${e.path}@smollm2`]), { ...process.env, HS_HOME: env.home });
+  cleanups.push(() => server.stop());
+  console.log(`embedded LLM server (node-llama-cpp, CPU) on ${server.baseURL}`);
+  return manifest.experts.map((e, i) => ({ id: `expert-${i}`, baseURL: server.baseURL, model: e.name, adapterSha256: e.sha256, concurrency: 2 }));
+}
+
+async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<void>)[]): Promise<number> {
+  const models = await demoModels(env, cleanups);
   let taskPath = SHARED_TASK;
   if (!fs.existsSync(taskPath)) {
     taskPath = path.join(env.home, 'demo', 'arith-sums.jsonl');
@@ -62,30 +92,40 @@ export async function demoCommand(): Promise<number> {
   }
   const config: SearchConfigInput = {
     study: 'demo',
-    models: models.map((model, i) => ({ id: `m${i}-${model.replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 64), baseURL, model, ...(apiKeyEnv ? { apiKeyEnv } : {}) })),
-    task: { path: taskPath, type: 'multiple_choice', devLimit: 20, testLimit: 40, devFraction: 0.5 },
+    models,
+    task: { path: taskPath, type: 'multiple_choice', devLimit: 10, testLimit: 30, devFraction: 0.5 },
     roleStep: { particles: 4 },
     maxIterations: 3,
+    // The paper uses 50 new tokens for multiple choice; the letter comes first, so 16 keeps the CPU demo short.
+    generation: { maxTokens: 16 },
     seed: 42,
   };
 
   // The dev server: reuse a running one, else start one for the demo (stopped at the end).
-  let server: ReturnType<typeof spawnDevServer> | undefined;
   try {
     await waitForServer(env.temporalAddress, 1_500);
   } catch {
     const [host, port] = env.temporalAddress.split(':');
     if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`no Temporal server at ${env.temporalAddress}`);
-    server = spawnDevServer({ dbFile: path.join(env.home, 'temporal.db'), port: Number(port), logFile: path.join(env.home, 'temporal.log') }, false);
-    await waitForServer(env.temporalAddress, 30_000, () => isAlive(server!.pid!));
+    const server = spawnDevServer({ dbFile: path.join(env.home, 'temporal.db'), port: Number(port), logFile: path.join(env.home, 'temporal.log') }, false);
+    cleanups.push(async () => {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    });
+    await waitForServer(env.temporalAddress, 30_000, () => isAlive(server.pid!));
     console.log(`Temporal dev server on ${env.temporalAddress} (Web UI http://127.0.0.1:${Number(port) + 1000})`);
   }
   Runtime.install({ logger: new DefaultLogger('WARN') }); // the progress line is the demo's output
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const workers = await createWorkers({ connection, namespace: env.namespace, deps: createRealDeps(env) });
   const running = workers.map((w) => w.run());
-  const started = Date.now();
-  try {
+  cleanups.push(async () => {
+    workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+    await Promise.allSettled(running);
+    await connection.close();
+  });
+  {
     return await withClient(env, async (client) => {
       try {
         await client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId('demo'), args: [config] });
@@ -96,13 +136,11 @@ export async function demoCommand(): Promise<number> {
       }
       const report = await watch(client, 'demo');
       console.log(reportText(report));
-      console.log(`wall time ${((Date.now() - started) / 1000).toFixed(1)} s; Web UI: http://127.0.0.1:8233/namespaces/${env.namespace}/workflows/${encodeURIComponent(studyWorkflowId('demo'))}`);
+      const seconds = (Date.now() - started) / 1000;
+      const c = report.counters;
+      console.log(`demo wall time ${seconds.toFixed(1)} s; ${c.calls} model calls paid, ${c.cacheHits} from the cache; ${c.completionTokens} tokens generated`);
+      console.log(`Web UI: http://127.0.0.1:${Number(env.temporalAddress.split(':')[1]) + 1000}/namespaces/${env.namespace}/workflows/${encodeURIComponent(studyWorkflowId('demo'))}`);
       return 0;
     });
-  } finally {
-    workers.forEach((w) => w.shutdown());
-    await Promise.allSettled(running);
-    await connection.close();
-    server?.kill('SIGTERM');
   }
 }
