@@ -27,6 +27,7 @@ const USAGE = `usage: npx hs <command> [options]
   pause|resume <study>                   pause after the current iteration / resume
   stop <study>                           finish after the current iteration, evaluate the best system on test
   result <study> [--json]                wait for and print the final report
+  pool init [--experts 4] [--rank 8] [--seed 1]  LoRA experts of the embedded model (.hs/adapters/pool.json)
   llm serve [--port 8080] [--model N=F.gguf] [--lora N=F.gguf[@BASE]] [--roots D,D] [--threads N]
                                          the embedded OpenAI-compatible CPU server (node-llama-cpp)
   demo                                   a real study end to end (needs HS_DEMO_BASE_URL and HS_DEMO_MODELS for now)

@@ -93,7 +93,7 @@ async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<voi
   const config: SearchConfigInput = {
     study: 'demo',
     models,
-    task: { path: taskPath, type: 'multiple_choice', devLimit: 10, testLimit: 30, devFraction: 0.5 },
+    task: { path: taskPath, type: 'multiple_choice', devLimit: 8, testLimit: 24, devFraction: 0.5 },
     roleStep: { particles: 4 },
     maxIterations: 3,
     // The paper uses 50 new tokens for multiple choice; the letter comes first, so 16 keeps the CPU demo short.
