@@ -30,7 +30,7 @@ const USAGE = `usage: npx hs <command> [options]
   pool init [--experts 4] [--rank 8] [--seed 1]  LoRA experts of the embedded model (.hs/adapters/pool.json)
   llm serve [--port 8080] [--model N=F.gguf] [--lora N=F.gguf[@BASE]] [--roots D,D] [--threads N]
                                          the embedded OpenAI-compatible CPU server (node-llama-cpp)
-  demo                                   a real study end to end (needs HS_DEMO_BASE_URL and HS_DEMO_MODELS for now)
+  demo                                   a real study end to end on the embedded model (or HS_DEMO_BASE_URL + HS_DEMO_MODELS)
 
 environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS_HOME (.hs), HS_DATA_ROOT (.)`;
 
