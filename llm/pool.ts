@@ -7,11 +7,11 @@
  * regenerated (same recipe ⇒ same bytes). `pool.json` is rewritten only when its content changes. All writes
  * are atomic. Files of experts beyond a smaller K are left in place, but are no longer listed.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { deriveRng } from '../workflows/core/rng';
+import { sha256File } from './adapter-file';
 import { DEFAULT_LORA_MODULES, readBaseLoraTargets, writeLoraAdapter } from './gguf-lora';
 import { DEFAULT_RANDOM_LORA_SCALE, randomLoraAdapter } from './gguf-lora-random';
 import { loadPool, PoolManifestSchema, RANDOM_LORA_GENERATOR, type PoolExpert, type PoolManifest } from './pool-schema';
@@ -47,12 +47,6 @@ export interface PoolInitResult {
 export const POOL_MANIFEST = 'pool.json';
 
 /** Hex sha256 of a file, streamed. */
-export async function sha256File(filePath: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(filePath)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** The seed of expert `index` in a pool seeded with `poolSeed`: independent streams for every (pool, expert). */
 export function expertSeed(poolSeed: number, index: number): number {
   return deriveRng(poolSeed, 'pool-expert', index).int(0x80000000);
