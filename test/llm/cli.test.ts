@@ -14,7 +14,7 @@ describe('hs llm serve', function () {
   this.timeout(120_000);
 
   it('parses flags, with defaults from the repo and HS_HOME', () => {
-    const defaults = parseServeArgs([], { HS_HOME: '/tmp/hs-home' }, '/work');
+    const defaults = parseServeArgs([], { HS_HOME: '/tmp/hs-home' }, '/srv/hs');
     assert.equal(defaults.port, 8080);
     assert.equal(defaults.host, '127.0.0.1');
     assert.equal(defaults.threads, defaultThreads());
@@ -23,18 +23,18 @@ describe('hs llm serve', function () {
     const custom = parseServeArgs(
       ['--port', '0', '--model', 'a=m/a.gguf', '--model', 'b=/abs/b.gguf', '--lora', 'x=ad/x.gguf@a', '--lora', 'y=/p@q/y.gguf', '--roots', 'm, ad', '--threads', '1'],
       {},
-      '/work',
+      '/srv/hs',
     );
     assert.equal(custom.port, 0);
     assert.deepEqual(custom.models, [
-      { name: 'a', path: '/work/m/a.gguf' },
+      { name: 'a', path: '/srv/hs/m/a.gguf' },
       { name: 'b', path: '/abs/b.gguf' },
     ]);
     assert.deepEqual(custom.adapters, [
-      { name: 'x', path: '/work/ad/x.gguf', base: 'a' },
+      { name: 'x', path: '/srv/hs/ad/x.gguf', base: 'a' },
       { name: 'y', path: '/p@q/y.gguf' },
     ]);
-    assert.deepEqual(custom.roots, ['/work/m', '/work/ad']);
+    assert.deepEqual(custom.roots, ['/srv/hs/m', '/srv/hs/ad']);
     assert.equal(custom.threads, 1);
     assert.throws(() => parseServeArgs(['--threads', '0']), /--threads must be an integer/);
     assert.throws(() => parseServeArgs(['--model', 'no-equals-sign']), /expects NAME=PATH/);
