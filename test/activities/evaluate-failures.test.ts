@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import type { Transcript } from '../../activities/evaluate';
 import { FailureType } from '../../workflows/core/errors';
-import { questionOf, startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
-import { cleanupWorlds, countByKey, evaluationRequest, makeWorld, quietEnv, runEvaluation, scripted, taskSha } from './evaluate-fixture';
+import { questionOf, type FakeOpenAi } from '../helpers/fake-openai';
+import { countByKey, evaluationRequest, makeWorld, quietEnv, runEvaluation, scripted, useScriptedFake } from './evaluate-fixture';
 
 /** Asserts an ApplicationFailure of `type`; returns it for more checks. */
 async function failsWith(promise: Promise<unknown>, type: string, nonRetryable: boolean): Promise<ApplicationFailure> {
@@ -24,18 +24,9 @@ describe('evaluateSystem: failures', () => {
   let fake: FakeOpenAi;
   let sha: string;
 
-  before(async () => {
-    fake = await startFakeOpenAi({ respond: scripted });
-    sha = await taskSha();
-  });
-  after(async () => {
-    await fake.close();
-    await cleanupWorlds();
-  });
-  beforeEach(() => {
-    fake.reset();
-    fake.setFail(undefined);
-    fake.setRespond(scripted);
+  useScriptedFake((f, s) => {
+    fake = f;
+    sha = s;
   });
 
   it('429 with retry-after → retryable RateLimit with nextRetryDelay; the retry re-sends only the failed call', async () => {

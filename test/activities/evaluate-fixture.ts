@@ -13,7 +13,7 @@ import { createFsTaskLoader } from '../../activities/task-loader';
 import { TaskSpecSchema, type ModelSpec } from '../../workflows/core/config';
 import type { DecodedGraph } from '../../workflows/core/dag';
 import type { EvaluationRequest, EvaluationResult } from '../../workflows/core/evaluation';
-import { questionOf, type FakeOpenAi, type RecordedRequest } from '../helpers/fake-openai';
+import { questionOf, startFakeOpenAi, type FakeOpenAi, type RecordedRequest } from '../helpers/fake-openai';
 import { tmpDirs } from './tmp-dir';
 
 export const TASKS = path.resolve(__dirname, '../fixtures/tasks');
@@ -125,4 +125,27 @@ export function countByKey(requests: readonly RecordedRequest[]): Map<string, nu
   const counts = new Map<string, number>();
   for (const r of requests) counts.set(r.key, (counts.get(r.key) ?? 0) + 1);
   return counts;
+}
+
+/**
+ * Mocha hooks shared by the evaluation suites: one scripted fake server per suite, the task hash, and a
+ * clean server (no faults, no delay, scripted answers, no recorded requests) before every test.
+ */
+export function useScriptedFake(ready: (fake: FakeOpenAi, sha: string) => void): void {
+  let fake: FakeOpenAi | undefined;
+  before(async () => {
+    const started = await startFakeOpenAi({ respond: scripted });
+    fake = started;
+    ready(started, await taskSha());
+  });
+  after(async () => {
+    await fake?.close();
+    await cleanupWorlds();
+  });
+  beforeEach(() => {
+    fake?.reset();
+    fake?.setFail(undefined);
+    fake?.setRespond(scripted);
+    fake?.setDelayMs(0);
+  });
 }

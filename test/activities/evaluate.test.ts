@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
 import type { Transcript } from '../../activities/evaluate';
-import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
-import { cleanupWorlds, evaluationRequest, IN_TREE, makeWorld, runEvaluation, scripted, taskSha } from './evaluate-fixture';
+import type { FakeOpenAi } from '../helpers/fake-openai';
+import { evaluationRequest, IN_TREE, makeWorld, runEvaluation, useScriptedFake } from './evaluate-fixture';
 
 describe('evaluateSystem: scoring, prompts, cache, concurrency', () => {
   let fake: FakeOpenAi;
   let sha: string;
 
-  before(async () => {
-    fake = await startFakeOpenAi({ respond: scripted });
-    sha = await taskSha();
-  });
-  after(async () => {
-    await fake.close();
-    await cleanupWorlds();
-  });
-  beforeEach(() => {
-    fake.reset();
-    fake.setFail(undefined);
-    fake.setDelayMs(0);
+  useScriptedFake((f, s) => {
+    fake = f;
+    sha = s;
   });
 
   it('3-node chain over 2 models: score 3/4, paper prompts, transcript, heartbeats', async () => {
