@@ -4,8 +4,8 @@
  * "the store cannot be used right now" errors to a retryable `StoreUnavailable` failure.
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FailureType } from '../workflows/core/errors';
 
@@ -74,4 +74,11 @@ export async function readFileIfExists(file: string): Promise<Buffer | undefined
     if (isUnavailableCode(error)) throw storeUnavailable('read', file, error);
     throw error;
   }
+}
+
+/** sha256 hex of a file's bytes, streamed. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

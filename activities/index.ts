@@ -5,13 +5,15 @@
 import { createDecodeActivities } from './decode';
 import { createEvaluationActivities } from './evaluate';
 import { createTaskActivities } from './task';
+import { createWeightActivities, type WeightDeps } from './weights';
 
-export type ActivityDeps = Parameters<typeof createEvaluationActivities>[0];
+export type ActivityDeps = Parameters<typeof createEvaluationActivities>[0] & WeightDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createTaskActivities(deps),
     ...createDecodeActivities(),
     ...createEvaluationActivities(deps),
+    ...createWeightActivities(deps),
   };
 }

@@ -3,18 +3,11 @@
  * `adapter.type` is `lora` and whose architecture is the base's), fingerprinted, and released from the base
  * model's memory when no name uses them any more.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { LlmError } from './errors';
 import { type GgufInfo, type GgufMetadata, readGgufInfo } from './gguf';
 
-/** sha256 hex of a file's bytes. */
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
+export { sha256File } from '../activities/fs-store';
 
 function field(record: unknown, ...keys: string[]): unknown {
   let value: unknown = record;

@@ -160,7 +160,9 @@ function alignmentOf(metadata: ReadonlyMap<string, GgufValue>): number {
   return v.value;
 }
 
-function checkTensor(t: GgufTensorToWrite, seen: Set<string>): void {
+const elements = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+
+function checkTensorHeader(t: GgufTensorHeader, seen: Set<string>): void {
   const nameBytes = Buffer.byteLength(t.name, 'utf8');
   if (nameBytes === 0 || nameBytes > GGUF_MAX_TENSOR_NAME_BYTES) {
     throw new GgufError(`tensor name "${t.name}" must have 1..${GGUF_MAX_TENSOR_NAME_BYTES} bytes`);
@@ -170,8 +172,6 @@ function checkTensor(t: GgufTensorToWrite, seen: Set<string>): void {
   if (t.dims.length < 1 || t.dims.length > GGUF_MAX_DIMS || t.dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
     throw new GgufError(`tensor "${t.name}": dims [${t.dims.join(', ')}] must be 1..${GGUF_MAX_DIMS} positive integers`);
   }
-  const count = t.dims.reduce((p, d) => p * d, 1);
-  if (t.data.length !== count) throw new GgufError(`tensor "${t.name}": ${t.data.length} values for dims [${t.dims.join(', ')}]`);
 }
 
 /** Little-endian bytes of a Float32Array (a view on little-endian hosts, a swapped copy otherwise). */
@@ -180,19 +180,32 @@ function f32Bytes(data: Float32Array): Buffer {
   return endianness() === 'LE' ? view : Buffer.from(view).swap32();
 }
 
+/** A tensor's header entry: name and dims in ggml order. */
+export interface GgufTensorHeader {
+  name: string;
+  dims: readonly number[];
+}
+
+/** A GGUF file being written tensor by tensor (see `createGgufWriter`). */
+export interface GgufStreamWriter {
+  /** Writes the data of the next tensor of the header, in order. */
+  write(data: Float32Array): Promise<void>;
+  /** fsync + atomic rename; every tensor must have been written. */
+  commit(): Promise<GgufWriteResult>;
+  /** Removes the partial temp file. */
+  abort(): Promise<void>;
+}
+
 /**
- * Writes a GGUF v3 file of F32 tensors, atomically. Metadata is written in iteration order; its
- * `general.alignment` (uint32, default 32) sets the data alignment. Every tensor's data starts at an aligned
- * offset and is padded to the alignment, as llama.cpp's and gguf-py's writers do.
+ * Starts writing a GGUF v3 file of F32 tensors: the header (metadata in iteration order, tensor infos with
+ * aligned offsets) goes out at once; tensor data follows one `write` at a time, each padded to the alignment
+ * (`general.alignment`, uint32, default 32), as llama.cpp's and gguf-py's writers do. Nothing is visible at
+ * `filePath` before `commit`.
  */
-export async function writeGguf(
-  filePath: string,
-  metadata: ReadonlyMap<string, GgufValue>,
-  tensors: readonly GgufTensorToWrite[],
-): Promise<GgufWriteResult> {
+export async function createGgufWriter(filePath: string, metadata: ReadonlyMap<string, GgufValue>, tensors: readonly GgufTensorHeader[]): Promise<GgufStreamWriter> {
   const alignment = alignmentOf(metadata);
   const seen = new Set<string>();
-  for (const t of tensors) checkTensor(t, seen);
+  for (const t of tensors) checkTensorHeader(t, seen);
 
   const header = new HeaderBuilder();
   header.u32(GGUF_MAGIC);
@@ -210,7 +223,7 @@ export async function writeGguf(
     for (const d of t.dims) header.u64(d);
     header.u32(GGML_TYPE_F32);
     header.u64(offset);
-    offset += alignUp(t.data.byteLength, alignment);
+    offset += alignUp(4 * elements(t.dims), alignment);
   }
   header.padTo(alignment);
 
@@ -218,26 +231,62 @@ export async function writeGguf(
   const tmp = `${filePath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const hash = createHash('sha256');
   let bytes = 0;
+  let next = 0;
   const fh = await open(tmp, 'wx');
-  try {
-    const write = async (chunk: Buffer): Promise<void> => {
-      hash.update(chunk);
-      bytes += chunk.length;
-      for (let done = 0; done < chunk.length; ) done += (await fh.write(chunk, done, chunk.length - done, null)).bytesWritten;
-    };
-    await write(header.toBuffer());
-    for (const t of tensors) {
-      await write(f32Bytes(t.data));
-      const pad = alignUp(t.data.byteLength, alignment) - t.data.byteLength;
-      if (pad > 0) await write(Buffer.alloc(pad));
-    }
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, filePath);
-  } catch (error) {
-    await fh.close().catch(() => undefined);
+  let closed = false;
+  const put = async (chunk: Buffer): Promise<void> => {
+    hash.update(chunk);
+    bytes += chunk.length;
+    for (let done = 0; done < chunk.length; ) done += (await fh.write(chunk, done, chunk.length - done, null)).bytesWritten;
+  };
+  const abort = async (): Promise<void> => {
+    if (!closed) await fh.close().catch(() => undefined);
+    closed = true;
     await rm(tmp, { force: true });
+  };
+  try {
+    await put(header.toBuffer());
+  } catch (error) {
+    await abort();
     throw error;
   }
-  return { sha256: hash.digest('hex'), bytes };
+  return {
+    async write(data) {
+      const t = tensors[next];
+      if (t === undefined) throw new GgufError(`all ${tensors.length} tensors are written already`);
+      if (data.length !== elements(t.dims)) throw new GgufError(`tensor "${t.name}": ${data.length} values for dims [${t.dims.join(', ')}]`);
+      await put(f32Bytes(data));
+      const pad = alignUp(data.byteLength, alignment) - data.byteLength;
+      if (pad > 0) await put(Buffer.alloc(pad));
+      next++;
+    },
+    async commit() {
+      if (next !== tensors.length) throw new GgufError(`commit after ${next} of ${tensors.length} tensors`);
+      await fh.sync();
+      await fh.close();
+      closed = true;
+      await rename(tmp, filePath);
+      return { sha256: hash.digest('hex'), bytes };
+    },
+    abort,
+  };
+}
+
+/** Writes a GGUF v3 file of F32 tensors atomically (`createGgufWriter` with all data at hand). */
+export async function writeGguf(
+  filePath: string,
+  metadata: ReadonlyMap<string, GgufValue>,
+  tensors: readonly GgufTensorToWrite[],
+): Promise<GgufWriteResult> {
+  for (const t of tensors) {
+    if (t.data.length !== elements(t.dims)) throw new GgufError(`tensor "${t.name}": ${t.data.length} values for dims [${t.dims.join(', ')}]`);
+  }
+  const writer = await createGgufWriter(filePath, metadata, tensors);
+  try {
+    for (const t of tensors) await writer.write(t.data);
+    return await writer.commit();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
 }

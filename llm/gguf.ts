@@ -23,7 +23,7 @@ import {
 } from './gguf-format';
 
 export * from './gguf-format';
-export { writeGguf, type GgufTensorToWrite, type GgufWriteResult } from './gguf-writer';
+export { createGgufWriter, writeGguf, type GgufStreamWriter, type GgufTensorHeader, type GgufTensorToWrite, type GgufWriteResult } from './gguf-writer';
 
 /** One entry of the tensor table. */
 export interface GgufTensorInfo {

@@ -1,6 +1,8 @@
-/** The real dependencies of the activities: openai client, on-disk call cache, blob store, task loader. */
+/** The real dependencies of the activities: openai client, runtime-LoRA endpoint client, on-disk call cache,
+ * blob store, task loader. */
 import path from 'node:path';
 import type { ActivityDeps } from '../activities';
+import { createHttpAdapterEndpoint } from '../activities/adapter-endpoint';
 import { createFsBlobStore } from '../activities/blob-store';
 import { createFsCallCache } from '../activities/call-cache';
 import { createKeyedLimiter } from '../activities/limiter';
@@ -8,10 +10,14 @@ import { createOpenAiLlmClient } from '../activities/llm-client';
 import { createFsTaskLoader } from '../activities/task-loader';
 import type { HsEnv } from './env';
 
-export function createRealDeps(env: Pick<HsEnv, 'home' | 'dataRoot'>): ActivityDeps {
+export function createRealDeps(env: Pick<HsEnv, 'home' | 'dataRoot'> & Partial<Pick<HsEnv, 'adapterExportDir'>>): ActivityDeps {
+  const apiKey = (name: string | undefined): string | undefined => (name === undefined ? undefined : process.env[name]);
   return {
     // Temporal is the only retrier: the client is created with maxRetries 0 inside.
-    llm: createOpenAiLlmClient({ apiKey: (name) => (name === undefined ? undefined : process.env[name]) }),
+    llm: createOpenAiLlmClient({ apiKey }),
+    adapterEndpoint: createHttpAdapterEndpoint({ apiKey }),
+    dataRoot: env.dataRoot,
+    exportDir: env.adapterExportDir ?? path.join(env.home, 'adapters', 'versions'),
     cache: createFsCallCache(path.join(env.home, 'cache')),
     blobs: createFsBlobStore(path.join(env.home, 'blobs')),
     tasks: createFsTaskLoader({ dataRoot: env.dataRoot }),

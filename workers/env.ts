@@ -12,6 +12,9 @@ const EnvSchema = z.object({
   HS_HOME: z.string().min(1).optional(),
   /** Relative task paths in configs resolve against this directory. */
   HS_DATA_ROOT: z.string().min(1).optional(),
+  /** Where the weight step writes adapter versions for endpoints to load; the endpoint must see the same
+   * path (a shared volume at scale). Default $HS_HOME/adapters/versions (inside `hs llm serve`'s roots). */
+  HS_ADAPTER_EXPORT_DIR: z.string().min(1).optional(),
   /** Max evaluation activities one worker runs at once (each runs many model calls). */
   HS_MAX_EVALUATIONS: z.coerce.number().int().min(1).max(1024).default(32),
 });
@@ -21,6 +24,7 @@ export interface HsEnv {
   namespace: string;
   home: string;
   dataRoot: string;
+  adapterExportDir: string;
   maxEvaluations: number;
 }
 
@@ -31,11 +35,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(
     throw new Error(`Invalid environment:\n${lines}`);
   }
   const e = result.data;
+  const home = path.resolve(cwd, e.HS_HOME ?? '.hs');
   return {
     temporalAddress: e.TEMPORAL_ADDRESS,
     namespace: e.TEMPORAL_NAMESPACE,
-    home: path.resolve(cwd, e.HS_HOME ?? '.hs'),
+    home,
     dataRoot: path.resolve(cwd, e.HS_DATA_ROOT ?? '.'),
+    adapterExportDir: path.resolve(cwd, e.HS_ADAPTER_EXPORT_DIR ?? path.join(home, 'adapters', 'versions')),
     maxEvaluations: e.HS_MAX_EVALUATIONS,
   };
 }

@@ -1,14 +1,15 @@
 /**
- * The worker process: polls `hs` (workflows + cheap activities) and `hs-llm` (model calls), or a subset
+ * The worker process: polls `hs` (workflows + cheap activities), `hs-llm` (model calls) and `hs-weights`
+ * (adapter tensors), or a subset
  * (`queues`), so that at scale each queue can run on its own hosts.
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE } from '../workflows/core/names';
+import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE, WEIGHTS_TASK_QUEUE } from '../workflows/core/names';
 import type { HsEnv } from './env';
 
-export type Queue = typeof ORCHESTRATOR_TASK_QUEUE | typeof LLM_TASK_QUEUE;
-export const ALL_QUEUES: readonly Queue[] = [ORCHESTRATOR_TASK_QUEUE, LLM_TASK_QUEUE];
+export type Queue = typeof ORCHESTRATOR_TASK_QUEUE | typeof LLM_TASK_QUEUE | typeof WEIGHTS_TASK_QUEUE;
+export const ALL_QUEUES: readonly Queue[] = [ORCHESTRATOR_TASK_QUEUE, LLM_TASK_QUEUE, WEIGHTS_TASK_QUEUE];
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -16,6 +17,8 @@ export interface WorkerSetup {
   deps: ActivityDeps;
   queues?: readonly Queue[];
   maxEvaluations?: number;
+  /** Max concurrent `hs-weights` activities (default 4). */
+  maxWeightUpdates?: number;
   /** A pre-built bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -43,6 +46,18 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
         taskQueue: LLM_TASK_QUEUE,
         activities: { evaluateSystem: activities.evaluateSystem },
         maxConcurrentActivityTaskExecutions: setup.maxEvaluations ?? 32,
+      }),
+    );
+  }
+  if (queues.includes(WEIGHTS_TASK_QUEUE)) {
+    const { importAdapter, initialVelocity, updateAdapter, publishAdapter, unloadAdapters } = activities;
+    workers.push(
+      await Worker.create({
+        ...common,
+        taskQueue: WEIGHTS_TASK_QUEUE,
+        activities: { importAdapter, initialVelocity, updateAdapter, publishAdapter, unloadAdapters },
+        // Tensor work is memory-bound: a few updates at once saturate a host.
+        maxConcurrentActivityTaskExecutions: setup.maxWeightUpdates ?? 4,
       }),
     );
   }

@@ -4,7 +4,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Counters } from './core/state';
 
-export type SearchPhase = 'initialising' | 'role-step' | 'paused' | 'final-test' | 'done';
+export type SearchPhase = 'initialising' | 'role-step' | 'weight-step' | 'paused' | 'final-test' | 'done';
 
 export interface StatusView {
   study: string;
@@ -17,12 +17,25 @@ export interface StatusView {
   /** The best system: its DAG as edges between model ids, in topological order. */
   bestGraph: { edges: [string, string][]; order: string[]; sink: string } | null;
   counters: Counters;
+  /** Weight step: every model's latest JFK-score and current adapter version (null: no weight step). */
+  models: ModelStatus[] | null;
   paused: boolean;
   stopRequested: boolean;
   /** Continue-as-new hand-overs so far. */
   runs: number;
   /** Workflow id of the running iteration child, if any (query it with `progress`). */
   currentStep: string | null;
+}
+
+export interface ModelStatus {
+  id: string;
+  /** Latest JFK-score (null before the first weight step). */
+  jfk: number | null;
+  /** The model name requested now (`<id>@<sha12>` for adapter versions made by the weight step). */
+  served: string;
+  /** sha256 of the current adapter weights, and the iteration that made them (0 = initial). */
+  adapterSha256: string | null;
+  adapterIteration: number | null;
 }
 
 export interface StepProgress {

@@ -6,7 +6,7 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import { NON_RETRYABLE_FAILURES } from './core/errors';
-import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE } from './core/names';
+import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE, WEIGHTS_TASK_QUEUE } from './core/names';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -24,6 +24,18 @@ export function modelActivities(heartbeatTimeoutSeconds: number): Pick<Activitie
   return proxyActivities<Pick<Activities, 'evaluateSystem'>>({
     taskQueue: LLM_TASK_QUEUE,
     startToCloseTimeout: '24 hours',
+    heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes },
+  });
+}
+
+type WeightActivities = Pick<Activities, 'importAdapter' | 'initialVelocity' | 'updateAdapter' | 'publishAdapter' | 'unloadAdapters'>;
+
+/** Activities on adapter tensors (`hs-weights`): import, PSO update (heartbeats per tensor), publish, unload. */
+export function weightActivities(heartbeatTimeoutSeconds: number): WeightActivities {
+  return proxyActivities<WeightActivities>({
+    taskQueue: WEIGHTS_TASK_QUEUE,
+    startToCloseTimeout: '2 hours',
     heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes },
   });

@@ -5,7 +5,7 @@
  * with the identity assignment, and update personal/global best and global worst.
  */
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
-import { parseSearchConfig, maxTokensFor, type SearchConfig } from './core/config';
+import { parseSearchConfig, maxTokensFor, type ModelSpec, type PsoSettings, type SearchConfig } from './core/config';
 import type { DecodedGraph } from './core/dag';
 import { FailureType } from './core/errors';
 import { addUsage, EMPTY_USAGE, type EvaluationRequest, type EvaluationResult, type TaskRef } from './core/evaluation';
@@ -21,6 +21,8 @@ export interface RoleStepInput {
   task: TaskRef;
   /** The swarm after the previous iteration; absent for iteration 0. */
   swarm?: GraphSwarm;
+  /** The pool with its current adapter versions; the config's models when absent. */
+  models?: ModelSpec[];
 }
 
 export interface RoleStepResult {
@@ -32,8 +34,13 @@ export interface RoleStepResult {
   evaluations: EvaluationResult[];
 }
 
+/** The graph swarm's PSO settings (`roleStep`). */
 export function swarmSettings(config: SearchConfig): SwarmSettings {
-  const r = config.roleStep;
+  return psoSettings(config.roleStep, config.patience);
+}
+
+/** SwarmSettings from a PSO settings block of the config (shared by both swarms). */
+export function psoSettings(r: PsoSettings, patience: number): SwarmSettings {
   return {
     coefficients: {
       inertia: r.inertia,
@@ -48,7 +55,7 @@ export function swarmSettings(config: SearchConfig): SwarmSettings {
     minimumStepLength: r.minimumStepLength,
     restartEnabled: r.restartEnabled,
     restartPatience: r.restartPatience,
-    patience: config.patience,
+    patience,
   };
 }
 
@@ -60,13 +67,15 @@ export function evaluationRequest(
   assignment: number[],
   split: 'dev' | 'test',
   label: EvaluationRequest['label'],
+  /** The pool with its current adapter versions (`modelsAt`); the config's models by default. */
+  models: ModelSpec[] = config.models,
 ): EvaluationRequest {
   return {
     label,
     split,
     graph,
     assignment,
-    models: config.models,
+    models,
     task,
     generation: { maxTokens: maxTokensFor(config), temperature: config.generation.temperature, newlineToSpace: config.generation.newlineToSpace },
     concurrency: config.concurrency,
@@ -108,7 +117,7 @@ export async function roleStep(input: RoleStepInput): Promise<RoleStepResult> {
   const evaluations = await Promise.all(
     graphs.map(async (graph, particle) => {
       const result = await evaluateSystem(
-        evaluationRequest(config, input.task, graph, identity, 'dev', { study: config.study, iteration, step: 'role', particle }),
+        evaluationRequest(config, input.task, graph, identity, 'dev', { study: config.study, iteration, step: 'role', particle }, input.models),
       );
       done++;
       usage = addUsage(usage, result.usage);

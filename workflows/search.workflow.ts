@@ -3,8 +3,10 @@
  *
  * Input: the study config (validated here; an invalid one fails with the non-retryable
  * `InvalidSearchConfig` naming every problem) and, after continue-as-new, the carried `SearchState`.
- * Each iteration is a `roleStep` child workflow; this workflow applies the stopping rules, keeps the
- * all-time best system, answers queries, and finally evaluates the best system on the test split.
+ * Each iteration is a `roleStep` child workflow followed, when some model has a LoRA adapter, by a
+ * `weightStep` child (§1.2); this workflow applies the stopping rules (graph side only, as the paper), keeps
+ * the all-time best system (graph, model versions, assignment), answers queries, and finally evaluates the
+ * best system on the test split.
  */
 import {
   ApplicationFailure,
@@ -17,15 +19,17 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { parseSearchConfig, type SearchConfig } from './core/config';
+import { parseSearchConfig, weightStepActive, type SearchConfig } from './core/config';
 import { FailureType } from './core/errors';
 import type { EvaluationResult, TaskRef } from './core/evaluation';
-import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, SEARCH_ATTRIBUTES } from './core/names';
-import { EMPTY_COUNTERS, SearchStateSchema, STATE_VERSION, type BestSystem, type Counters, type SearchState } from './core/state';
+import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, SEARCH_ATTRIBUTES, weightStepWorkflowId } from './core/names';
+import { EMPTY_COUNTERS, SearchStateSchema, STATE_VERSION, type BestSystem, type Counters, type ModelVersion, type SearchState, type WeightState } from './core/state';
 import { patienceExhausted } from './core/swarm';
-import { pauseSignal, resumeSignal, statusQuery, stopUpdate, type SearchPhase, type StatusView } from './messages';
-import { cheap, modelActivities } from './proxies';
+import { modelsAt } from './core/weight-swarm';
+import { pauseSignal, resumeSignal, statusQuery, stopUpdate, type ModelStatus, type SearchPhase, type StatusView } from './messages';
+import { cheap, modelActivities, weightActivities } from './proxies';
 import { evaluationRequest, roleStep, type RoleStepResult } from './role-step.workflow';
+import { weightStep, type WeightStepResult } from './weight-step.workflow';
 
 export type StopReason = 'patience' | 'max-iterations' | 'stopped';
 
@@ -45,10 +49,16 @@ export interface SearchReport {
     sink: string;
     /** slot → model id */
     assignment: string[];
+    /** Which step found it: a role-step graph particle or a weight-step JFK assignment (`particle` = trial). */
+    step: 'role' | 'weight';
+    /** Model id → the model name (adapter version) the best system used. */
+    versions: Record<string, string>;
     transcripts: { dev: string; test: string };
     test: Omit<EvaluationResult, 'transcriptKey' | 'usage'>;
   };
   summaries: SearchState['summaries'];
+  /** Every model's latest JFK-score and adapter version (null: no weight step ran). */
+  models: ModelStatus[] | null;
   counters: Counters;
   runs: number;
 }
@@ -72,8 +82,11 @@ function countersAfter(counters: Counters, evaluations: readonly EvaluationResul
   );
 }
 
-/** Role step 1c (`search.py` L578-596): the iteration's best graph becomes the all-time best if strictly better. */
-function bestAfter(best: BestSystem | undefined, step: RoleStepResult): BestSystem {
+/**
+ * Role step 1c (`search.py` L578-596): the iteration's best graph, with the current models and the identity
+ * assignment, becomes the all-time best if strictly better.
+ */
+function bestAfterRole(best: BestSystem | undefined, step: RoleStepResult, versions: WeightState['versions'] | undefined): BestSystem {
   const k = step.iterationBest;
   const evaluation = step.evaluations[k]!;
   if (best !== undefined && !(evaluation.score > best.devScore)) return best;
@@ -86,17 +99,54 @@ function bestAfter(best: BestSystem | undefined, step: RoleStepResult): BestSyst
     assignment: Array.from({ length: n }, (_, i) => i),
     matrix: step.swarm.particles[k]!.position,
     transcriptKey: evaluation.transcriptKey,
+    step: 'role',
+    ...(versions === undefined ? {} : { versions }),
   };
 }
 
-function summaryOf(step: RoleStepResult): SearchState['summaries'][number] {
+/** Weight step 2c (`search.py` L694-711): the best JFK assignment, if strictly better, on graph k*. */
+function bestAfterWeight(best: BestSystem, step: WeightStepResult, role: RoleStepResult): BestSystem {
+  const t = step.bestTrial;
+  const evaluation = step.evaluations[t]!;
+  if (!(evaluation.score > best.devScore)) return best;
+  const k = role.iterationBest;
+  return {
+    devScore: evaluation.score,
+    iteration: step.iteration,
+    particle: t,
+    graph: role.graphs[k]!,
+    assignment: step.assignments[t]!,
+    matrix: role.swarm.particles[k]!.position,
+    transcriptKey: evaluation.transcriptKey,
+    step: 'weight',
+    versions: step.weights.versions,
+  };
+}
+
+function summaryOf(step: RoleStepResult, weight: WeightStepResult | undefined): SearchState['summaries'][number] {
   const scores = step.evaluations.map((e) => e.score);
   return {
     iteration: step.iteration,
     bestScore: Math.max(...scores),
     meanScore: scores.reduce((a, b) => a + b, 0) / scores.length,
     globalBestScore: step.swarm.globalBestScore,
+    ...(weight === undefined ? {} : { jfk: weight.jfk, bestAssignmentScore: weight.evaluations[weight.bestTrial]!.score }),
   };
+}
+
+/** Every model's latest JFK-score and version, for `status` and the report. */
+function modelStatuses(config: SearchConfig, weights: WeightState | undefined): ModelStatus[] | null {
+  if (weights === undefined) return null;
+  return config.models.map((m, i) => {
+    const v: ModelVersion | null | undefined = weights.versions[i];
+    return {
+      id: m.id,
+      jfk: weights.jfk[i] ?? null,
+      served: v?.served ?? m.model,
+      adapterSha256: v?.sha256 ?? null,
+      adapterIteration: v?.iteration ?? null,
+    };
+  });
 }
 
 function invalid(message: string, problems: unknown): ApplicationFailure {
@@ -123,12 +173,16 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   let phase: SearchPhase = state === undefined ? 'initialising' : 'role-step';
   let currentStep: string | null = null;
   let testScore: number | null = null;
+  /** Imported initial adapters, before the first state exists. */
+  let initialWeights: WeightState | undefined;
+  const withWeights = weightStepActive(config);
+  const weightActs = weightActivities(config.evaluation.heartbeatTimeoutSeconds);
 
   setHandler(statusQuery, (): StatusView => {
     const best = state?.best;
     return {
       study: config.study,
-      phase: paused && phase === 'role-step' ? 'paused' : phase,
+      phase: paused && (phase === 'role-step' || phase === 'weight-step') && currentStep === null ? 'paused' : phase,
       iteration: state?.iteration ?? 0,
       maxIterations: config.maxIterations,
       bestDevScore: best?.devScore ?? null,
@@ -141,6 +195,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
           }
         : null,
       counters: state?.counters ?? EMPTY_COUNTERS,
+      models: modelStatuses(config, state?.weights ?? initialWeights),
       paused,
       stopRequested,
       runs: state?.runs ?? 0,
@@ -160,32 +215,65 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
 
   upsertSearchAttributes([{ key: studyKey, value: config.study }]);
 
-  /** One iteration child; iteration 0 (no previous state) is the initialisation. */
-  const runStep = async (iteration: number, task: TaskRef, previous?: SearchState): Promise<RoleStepResult> => {
-    const workflowId = roleStepWorkflowId(config.study, iteration);
-    currentStep = workflowId;
+  /**
+   * One iteration: the role-step child, then (with adapters) the weight-step child on the role step's best
+   * graph. Iteration 0 (no previous state) is the initialisation.
+   */
+  const runIteration = async (iteration: number, task: TaskRef, previous: SearchState | undefined, weights: WeightState | undefined): Promise<{ role: RoleStepResult; weight?: WeightStepResult }> => {
     try {
-      return await executeChild(roleStep, {
-        workflowId,
+      phase = 'role-step';
+      currentStep = roleStepWorkflowId(config.study, iteration);
+      const role = await executeChild(roleStep, {
+        workflowId: currentStep,
         taskQueue: ORCHESTRATOR_TASK_QUEUE,
-        args: [{ config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}) }],
+        args: [{ config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { models: modelsAt(config.models, weights.versions) } : {}) }],
       });
+      if (weights === undefined) return { role };
+      phase = 'weight-step';
+      currentStep = weightStepWorkflowId(config.study, iteration);
+      const weight = await executeChild(weightStep, {
+        workflowId: currentStep,
+        taskQueue: ORCHESTRATOR_TASK_QUEUE,
+        args: [{ config, iteration, task, graph: role.graphs[role.iterationBest]!, weights }],
+      });
+      return { role, weight };
     } finally {
       currentStep = null;
     }
   };
 
+  /** The state after one iteration (not for iteration 0). */
+  const stateAfter = (previous: SearchState, step: { role: RoleStepResult; weight?: WeightStepResult }): SearchState => {
+    const roleBest = bestAfterRole(previous.best, step.role, previous.weights?.versions);
+    return {
+      ...previous,
+      iteration: step.role.iteration,
+      swarm: step.role.swarm,
+      ...(step.weight ? { weights: step.weight.weights } : {}),
+      best: step.weight ? bestAfterWeight(roleBest, step.weight, step.role) : roleBest,
+      summaries: [...previous.summaries, summaryOf(step.role, step.weight)],
+      counters: countersAfter(previous.counters, [...step.role.evaluations, ...(step.weight?.evaluations ?? [])]),
+    };
+  };
+
   if (state === undefined) {
     const fingerprint = await cheap.loadTask(config.task);
-    const step = await runStep(0, { spec: config.task, sha256: fingerprint.sha256 });
+    if (withWeights) {
+      // §1.1 step 2: the initial adapters become version 0 of every model particle.
+      const versions = await Promise.all(config.models.map(async (model) => (model.adapter === undefined ? null : await weightActs.importAdapter({ model }))));
+      initialWeights = { swarms: [], versions, jfk: [] };
+    }
+    const step = await runIteration(0, { spec: config.task, sha256: fingerprint.sha256 }, undefined, initialWeights);
+    const roleBest = bestAfterRole(undefined, step.role, initialWeights?.versions);
     state = {
       version: STATE_VERSION,
       iteration: 0,
       task: fingerprint,
-      swarm: step.swarm,
-      best: bestAfter(undefined, step),
-      summaries: [summaryOf(step)],
-      counters: countersAfter(EMPTY_COUNTERS, step.evaluations),
+      swarm: step.role.swarm,
+      ...(step.weight ? { weights: step.weight.weights } : {}),
+      best: step.weight ? bestAfterWeight(roleBest, step.weight, step.role) : roleBest,
+      summaries: [summaryOf(step.role, step.weight)],
+      counters: countersAfter(EMPTY_COUNTERS, [...step.role.evaluations, ...(step.weight?.evaluations ?? [])]),
       paused,
       stopRequested,
       runs: 0,
@@ -195,7 +283,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       { key: bestScoreKey, value: state.best.devScore },
     ]);
   }
-  phase = 'role-step';
+  phase = withWeights ? 'weight-step' : 'role-step';
 
   let iterationsThisRun = 0;
   let stoppedBy: StopReason;
@@ -221,15 +309,8 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       const next: SearchState = { ...state, paused, stopRequested, runs: state.runs + 1 };
       return await continueAsNew<typeof swarmSearch>(configInput, next);
     }
-    const step = await runStep(state.iteration + 1, { spec: config.task, sha256: state.task.sha256 }, state);
-    state = {
-      ...state,
-      iteration: step.iteration,
-      swarm: step.swarm,
-      best: bestAfter(state.best, step),
-      summaries: [...state.summaries, summaryOf(step)],
-      counters: countersAfter(state.counters, step.evaluations),
-    };
+    const step = await runIteration(state.iteration + 1, { spec: config.task, sha256: state.task.sha256 }, state, state.weights);
+    state = stateAfter(state, step);
     iterationsThisRun++;
     upsertSearchAttributes([
       { key: iterationKey, value: state.iteration },
@@ -239,14 +320,23 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
 
   phase = 'final-test';
   const best = state.best;
+  // The best system's adapter versions may have been unloaded since: load them again (idempotent).
+  await Promise.all(
+    (best.versions ?? []).map(async (v, i) => {
+      if (v && v.iteration > 0) await weightActs.publishAdapter({ model: config.models[i]!, version: v });
+    }),
+  );
   const { evaluateSystem } = modelActivities(config.evaluation.heartbeatTimeoutSeconds);
   const test = await evaluateSystem(
-    evaluationRequest(config, { spec: config.task, sha256: state.task.sha256 }, best.graph, best.assignment, 'test', {
-      study: config.study,
-      iteration: state.iteration,
-      step: 'final',
-      particle: best.particle,
-    }),
+    evaluationRequest(
+      config,
+      { spec: config.task, sha256: state.task.sha256 },
+      best.graph,
+      best.assignment,
+      'test',
+      { study: config.study, iteration: state.iteration, step: 'final', particle: best.particle },
+      modelsAt(config.models, best.versions),
+    ),
   );
   testScore = test.score;
   state = { ...state, counters: countersAfter(state.counters, [test]) };
@@ -266,10 +356,13 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       order: best.graph.order.map((slot) => modelId(best.assignment[slot]!)),
       sink: modelId(best.assignment[best.graph.sink]!),
       assignment: best.assignment.map(modelId),
+      step: best.step,
+      versions: Object.fromEntries(modelsAt(config.models, best.versions).map((m) => [m.id, m.model])),
       transcripts: { dev: best.transcriptKey, test: transcriptKey },
       test: testCounts,
     },
     summaries: state.summaries,
+    models: modelStatuses(config, state.weights),
     counters: state.counters,
     runs: state.runs,
   };

@@ -42,6 +42,7 @@ function realState(): SearchState {
       assignment: [0, 1, 2, 3],
       matrix,
       transcriptKey: 'transcripts/abc',
+      step: 'role',
     },
     summaries: [{ iteration: 1, bestScore: 0.5, meanScore: 0.3, globalBestScore: 0.5 }],
     counters: { ...EMPTY_COUNTERS, calls: 120, cacheHits: 40, evaluations: 35 },

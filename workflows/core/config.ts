@@ -27,6 +27,23 @@ export const ModelSpecSchema = z.strictObject({
   /** sha256 of the LoRA adapter behind `model`, when the endpoint serves one (e.g. `hs pool init`): part of the
    * call-cache key, so a changed adapter never hits a stale cache entry. */
   adapterSha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase hex sha256').optional(),
+  /** The LoRA adapter behind `model`: makes this model a particle of the weight step. */
+  adapter: z
+    .strictObject({
+      /** The initial adapter: a GGUF LoRA file (llama.cpp, `hs llm serve`) or a PEFT directory
+       * (`adapter_config.json` + `adapter_model.safetensors`; vLLM). Relative paths resolve against the
+       * worker's data root (HS_DATA_ROOT). */
+      path: z.string().min(1),
+      format: z.enum(['gguf', 'peft']),
+      /** The base model's name on the endpoint (vLLM `base_model_name`); models sharing a base form one
+       * weight swarm. */
+      base: z.string().min(1),
+      /** How new adapter versions reach the endpoint: `load_lora_adapter` = vLLM's and `hs llm serve`'s
+       * `POST /v1/load_lora_adapter` (vLLM needs VLLM_ALLOW_RUNTIME_LORA_UPDATING=True); `none` = the endpoint
+       * cannot hot-load adapters, so the model cannot take part in the weight step. */
+      hotLoad: z.enum(['load_lora_adapter', 'none']).default('load_lora_adapter'),
+    })
+    .optional(),
 });
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
 
@@ -52,9 +69,8 @@ export const TaskSpecSchema = z.strictObject({
 });
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;
 
-export const RoleStepSchema = z.strictObject({
-  /** G, `--graph_num`: graph particles. */
-  particles: z.int().min(2).max(256).default(10),
+/** PSO hyper-parameters (paper-notes §5.2); the same set drives both swarms unless `weightStep.pso` is given. */
+const psoFields = {
   /** φ_v, `--inertia` (grid {0.1, 0.2, 0.3}). */
   inertia: z.number().min(0).max(10).default(0.2),
   /** φ_p, `--cognitive_coeff` (grid {0.1 … 0.5}). */
@@ -76,8 +92,26 @@ export const RoleStepSchema = z.strictObject({
   /** Step-length decay λ ← max(λ·factor, minimum) per iteration; 1 = off, as the official code (§10.4). */
   stepLengthFactor: z.number().gt(0).max(1).default(1),
   minimumStepLength: z.number().min(0).max(10).default(0.1),
+};
+export const PsoSettingsSchema = z.strictObject(psoFields);
+export type PsoSettings = z.infer<typeof PsoSettingsSchema>;
+
+export const RoleStepSchema = z.strictObject({
+  /** G, `--graph_num`: graph particles. */
+  particles: z.int().min(2).max(256).default(10),
+  ...psoFields,
 });
 export type RoleStepSettings = z.infer<typeof RoleStepSchema>;
+
+export const WeightStepSchema = z.strictObject({
+  /** Run a weight step after every role step (paper-notes §1.2) when some model has an `adapter`. */
+  enabled: z.boolean().default(true),
+  /** M, `trial_num`: random model-to-slot assignments per JFK-score (§6). */
+  assignments: z.int().min(1).max(1000).default(10),
+  /** PSO hyper-parameters of the model swarm; absent = the role step's (as the official code). */
+  pso: PsoSettingsSchema.optional(),
+});
+export type WeightStepSettings = z.infer<typeof WeightStepSchema>;
 
 export const EvaluationSchema = z.strictObject({
   /** Fail an evaluation (`EvaluationDegenerate`) when more than this fraction of items is unparsable. */
@@ -101,6 +135,7 @@ export const SearchConfigSchema = z
     models: z.array(ModelSpecSchema).min(1).max(64),
     task: TaskSpecSchema,
     roleStep: RoleStepSchema.prefault({}),
+    weightStep: WeightStepSchema.prefault({}),
     /** `-m/--max_iteration` (paper text: 20). */
     maxIterations: z.int().min(0).max(100_000).default(20),
     /** `-p/--patience`: stop when the graph global best is unchanged over the last `patience` entries. */
@@ -135,6 +170,14 @@ export const SearchConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${m.id}" (also models[${first}])` });
       }
       seen.set(m.id, i);
+      if (config.weightStep.enabled && m.adapter?.hotLoad === 'none') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'adapter', 'hotLoad'],
+          message:
+            'this endpoint cannot hot-load adapters, but the weight step publishes a new adapter version every iteration; serve the model with vLLM (VLLM_ALLOW_RUNTIME_LORA_UPDATING=True) or `hs llm serve`, remove "adapter" to keep the model fixed, or set weightStep.enabled to false',
+        });
+      }
     });
   });
 
@@ -179,6 +222,11 @@ export type ParseResult = { ok: true; config: SearchConfig } | { ok: false; prob
 export function parseSearchConfig(input: unknown): ParseResult {
   const result = SearchConfigSchema.safeParse(input);
   return result.success ? { ok: true, config: result.data } : { ok: false, problems: problemsOf(result.error) };
+}
+
+/** True when the study runs weight steps: enabled and some model has an adapter. */
+export function weightStepActive(config: SearchConfig): boolean {
+  return config.weightStep.enabled && config.models.some((m) => m.adapter !== undefined);
 }
 
 /** Max new tokens per node (§3.2) when the config does not set it. */

@@ -16,6 +16,10 @@ export const FailureType = {
   ModelAuth: 'ModelInvocationError.Auth',
   ModelNotFound: 'ModelInvocationError.NotFound',
   StoreUnavailable: 'StoreUnavailable',
+  /** An adapter file is unreadable, not a LoRA adapter, or its tensors do not match the others of its swarm. */
+  AdapterInvalid: 'AdapterError.Invalid',
+  /** An adapter file's sha256 differs from the one the config pins (`adapterSha256`). */
+  AdapterChanged: 'AdapterError.Changed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -29,6 +33,8 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FailureType.ModelBadRequest,
   FailureType.ModelAuth,
   FailureType.ModelNotFound,
+  FailureType.AdapterInvalid,
+  FailureType.AdapterChanged,
 ];
 
 /** HTTP status → failure type (design.md §5): 408/409/429/5xx retry, other 4xx do not. */

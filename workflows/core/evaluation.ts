@@ -25,7 +25,8 @@ export const EvaluationRequestSchema = z.strictObject({
   label: z.strictObject({
     study: z.string(),
     iteration: z.int().min(0),
-    step: z.enum(['role', 'final']),
+    step: z.enum(['role', 'weight', 'final']),
+    /** Graph particle (role step) or JFK assignment (weight step). */
     particle: z.int().min(0).optional(),
   }),
   split: z.enum(['dev', 'test']),

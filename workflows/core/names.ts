@@ -7,9 +7,12 @@
 export const ORCHESTRATOR_TASK_QUEUE = 'hs';
 /** Activities that call models. */
 export const LLM_TASK_QUEUE = 'hs-llm';
+/** Activities on adapter tensors: PSO updates of LoRA weights, publishing adapter versions. */
+export const WEIGHTS_TASK_QUEUE = 'hs-weights';
 
 export const studyWorkflowId = (study: string): string => `hs/${study}`;
 export const roleStepWorkflowId = (study: string, iteration: number): string => `hs/${study}/role-${iteration}`;
+export const weightStepWorkflowId = (study: string, iteration: number): string => `hs/${study}/weight-${iteration}`;
 
 /** Custom search attributes (registered by `hs server start`; `temporal operator search-attribute create` elsewhere). */
 export const SEARCH_ATTRIBUTES = {

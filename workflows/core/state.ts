@@ -27,6 +27,54 @@ export const GraphSwarmSchema = z.strictObject({
   globalWorstScore: z.number(),
 });
 
+const BlobKey = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+
+export const WeightParticleSchema = z.strictObject({
+  position: BlobKey,
+  velocity: BlobKey,
+  personalBest: BlobKey,
+  personalBestScore: z.number(),
+  history: z.array(z.number()),
+  restartCooldown: z.int().min(0),
+});
+
+/** One weight swarm (one per base model): positions are blob keys of adapter weights. */
+export const WeightSwarmSchema = z.strictObject({
+  base: z.string(),
+  /** Pool index of every particle. */
+  models: z.array(z.int().min(0)).min(1),
+  particles: z.array(WeightParticleSchema).min(1),
+  globalBest: BlobKey,
+  globalBestScore: z.number(),
+  globalBestHistory: z.array(z.number()).min(1),
+  globalWorst: BlobKey,
+  globalWorstScore: z.number(),
+});
+
+/** One version of a model's adapter, as published to its endpoint. */
+export const ModelVersionSchema = z.strictObject({
+  /** The model name to request: the config's `model` for the initial adapter, `<id>@<sha12>` afterwards. */
+  served: z.string().min(1),
+  /** sha256 of the adapter weights file (GGUF file / adapter_model.safetensors); keys the call cache. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Blob key of the weights file. */
+  key: BlobKey,
+  /** Blob key of a PEFT adapter's `adapter_config.json`. */
+  configKey: BlobKey.optional(),
+  /** Iteration that made this version (0 = the initial adapter). */
+  iteration: z.int().min(0),
+});
+export type ModelVersion = z.infer<typeof ModelVersionSchema>;
+
+/** Everything the weight step carries: its swarms and the current version of every model (null: no adapter). */
+export const WeightStateSchema = z.strictObject({
+  swarms: z.array(WeightSwarmSchema),
+  versions: z.array(ModelVersionSchema.nullable()),
+  /** Latest JFK-score of every model (what a never-drawn model keeps). */
+  jfk: z.array(z.number()),
+});
+export type WeightState = z.infer<typeof WeightStateSchema>;
+
 /** The best multi-LLM system ever seen on dev (`all_time_best/`): graph, models, assignment. */
 export const BestSystemSchema = z.strictObject({
   devScore: z.number(),
@@ -38,6 +86,10 @@ export const BestSystemSchema = z.strictObject({
   /** The adjacency matrix that decoded to `graph`. */
   matrix: MatrixSchema,
   transcriptKey: z.string(),
+  /** Which step found it; a weight step's best system is one of its JFK assignments (`particle` = trial). */
+  step: z.enum(['role', 'weight']).default('role'),
+  /** The model versions of the system (absent: the config's models, i.e. no weight step yet). */
+  versions: z.array(ModelVersionSchema.nullable()).optional(),
 });
 export type BestSystem = z.infer<typeof BestSystemSchema>;
 
@@ -54,6 +106,9 @@ export const IterationSummarySchema = z.strictObject({
   bestScore: z.number(),
   meanScore: z.number(),
   globalBestScore: z.number(),
+  /** Weight step of this iteration: JFK-score per model and the best assignment's score. */
+  jfk: z.array(z.number().nullable()).optional(),
+  bestAssignmentScore: z.number().optional(),
 });
 export type IterationSummary = z.infer<typeof IterationSummarySchema>;
 
@@ -63,6 +118,8 @@ export const SearchStateSchema = z.strictObject({
   iteration: z.int().min(0),
   task: z.strictObject({ sha256: z.string(), dev: z.int().min(1), test: z.int().min(0) }),
   swarm: GraphSwarmSchema,
+  /** Absent for role-only studies (no model has an adapter, or the weight step is off). */
+  weights: WeightStateSchema.optional(),
   best: BestSystemSchema,
   summaries: z.array(IterationSummarySchema),
   counters: CountersSchema,

@@ -4,34 +4,41 @@
  * JSON-plain; all randomness comes from the Rng passed in.
  */
 import type { Matrix } from './dag';
-import { drawFactors, psoStep, psoWeights, restartDecision, stepLengthAt, type PsoCoefficients } from './pso';
+import { drawFactors, psoStep, psoWeights, restartDecision, stepLengthAt, type PsoCoefficients, type PsoWeights } from './pso';
 import type { Rng } from './rng';
 
-export interface GraphParticle {
-  /** x: the current adjacency matrix. */
-  position: Matrix;
+/**
+ * One particle of a swarm over positions of type `P`: adjacency matrices in the role step, blob keys of LoRA
+ * adapters in the weight step (paper-notes §0: every particle keeps x, p, v; the swarm keeps g and g_w).
+ */
+export interface Particle<P> {
+  /** x: the current position. */
+  position: P;
   /** v */
-  velocity: Matrix;
+  velocity: P;
   /** p: best position this particle has visited. */
-  personalBest: Matrix;
+  personalBest: P;
   personalBestScore: number;
   /** Utilities of this particle: initial value + one per iteration (drives restarts). */
   history: number[];
-  /** Stray-restart cool-down (`graph_no_restart_count`). */
+  /** Stray-restart cool-down (`graph_no_restart_count` / `model_no_restart_count`). */
   restartCooldown: number;
 }
 
-export interface GraphSwarm {
-  particles: GraphParticle[];
+export interface Swarm<P> {
+  particles: Particle<P>[];
   /** g: best-ever snapshot, and its utility. */
-  globalBest: Matrix;
+  globalBest: P;
   globalBestScore: number;
-  /** `graph_g_history`: g's utility after init and after every iteration (non-decreasing; drives patience). */
+  /** g's utility after init and after every iteration (non-decreasing; the graph side drives patience). */
   globalBestHistory: number[];
   /** g_w: worst-ever snapshot, and its utility. */
-  globalWorst: Matrix;
+  globalWorst: P;
   globalWorstScore: number;
 }
+
+export type GraphParticle = Particle<Matrix>;
+export type GraphSwarm = Swarm<Matrix>;
 
 export interface SwarmSettings {
   coefficients: PsoCoefficients;
@@ -67,13 +74,16 @@ export function initialVelocities(positions: readonly Matrix[], rng: Rng): Matri
   });
 }
 
-const argmax = (xs: readonly number[]): number => xs.reduce((best, x, i) => (x > xs[best]! ? i : best), 0);
-const argmin = (xs: readonly number[]): number => xs.reduce((best, x, i) => (x < xs[best]! ? i : best), 0);
+export const argmax = (xs: readonly number[]): number => xs.reduce((best, x, i) => (x > xs[best]! ? i : best), 0);
+export const argmin = (xs: readonly number[]): number => xs.reduce((best, x, i) => (x < xs[best]! ? i : best), 0);
 
-/** The swarm after the initial evaluation (`search.py` L149-198): p = x, g = argmax, g_w = argmin (first wins ties). */
-export function createGraphSwarm(positions: readonly Matrix[], velocities: readonly Matrix[], scores: readonly number[]): GraphSwarm {
+/**
+ * The swarm after the initial evaluation (`search.py` L149-198 / L206-225): p = x, g = argmax, g_w = argmin
+ * (first wins ties). `copy` snapshots a position (identity for immutable ones such as blob keys).
+ */
+export function createSwarm<P>(positions: readonly P[], velocities: readonly P[], scores: readonly number[], copy: (p: P) => P): Swarm<P> {
   if (positions.length !== scores.length || velocities.length !== scores.length) {
-    throw new RangeError(`createGraphSwarm: ${positions.length} positions, ${velocities.length} velocities, ${scores.length} scores`);
+    throw new RangeError(`createSwarm: ${positions.length} positions, ${velocities.length} velocities, ${scores.length} scores`);
   }
   const best = argmax(scores);
   const worst = argmin(scores);
@@ -94,27 +104,52 @@ export function createGraphSwarm(positions: readonly Matrix[], velocities: reado
   };
 }
 
+export function createGraphSwarm(positions: readonly Matrix[], velocities: readonly Matrix[], scores: readonly number[]): GraphSwarm {
+  return createSwarm(positions, velocities, scores, copy);
+}
+
+/** What one particle does this iteration: whether it restarts from its personal best, and its PSO weights. */
+export interface ParticleStepPlan {
+  /** Stray restart (§5.3): x ← p and v ← 0 before the update. */
+  restart: boolean;
+  /** The particle's new restart cool-down. */
+  restartCooldown: number;
+  /** Normalised (w_v, w_p, w_g, w_w) of this step. */
+  weights: PsoWeights;
+}
+
+/**
+ * Steps 1a / 2a for one particle: the optional restart test and the PSO weights, drawing exactly 4 numbers
+ * (the same for graph and model particles; the weight step applies the plan tensor-wise in an activity).
+ */
+export function planParticleStep<P>(particle: Particle<P>, settings: SwarmSettings, rng: Rng): ParticleStepPlan {
+  let restart = false;
+  let restartCooldown = particle.restartCooldown;
+  if (settings.restartEnabled) {
+    const decision = restartDecision(particle.history, particle.personalBestScore, restartCooldown, settings.restartPatience, settings.patience);
+    restart = decision.restart;
+    restartCooldown = decision.cooldown;
+  }
+  return { restart, restartCooldown, weights: psoWeights(settings.coefficients, drawFactors(rng, settings.coefficients)) };
+}
+
+/** λ at a 1-based iteration under the settings' (optional) step-length decay. */
+export function stepLengthOf(settings: SwarmSettings, iteration: number): number {
+  return stepLengthAt(settings.stepLength, settings.stepLengthFactor, settings.minimumStepLength, iteration);
+}
+
 /**
  * Role step 1a: for every particle in order, the optional restart (x ← p, v ← 0, §5.3) and then the PSO
  * update (§5.1) against the g / g_w snapshots of the previous evaluation. Returns a new swarm.
  * Draws exactly 4 numbers per particle.
  */
 export function advanceSwarm(swarm: GraphSwarm, settings: SwarmSettings, iteration: number, rng: Rng): GraphSwarm {
-  const lambda = stepLengthAt(settings.stepLength, settings.stepLengthFactor, settings.minimumStepLength, iteration);
+  const lambda = stepLengthOf(settings, iteration);
   const particles = swarm.particles.map((particle) => {
     const n = particle.position.length;
-    let position = particle.position;
-    let velocity = particle.velocity;
-    let restartCooldown = particle.restartCooldown;
-    if (settings.restartEnabled) {
-      const decision = restartDecision(particle.history, particle.personalBestScore, restartCooldown, settings.restartPatience, settings.patience);
-      restartCooldown = decision.cooldown;
-      if (decision.restart) {
-        position = particle.personalBest;
-        velocity = position.map((row) => row.map(() => 0));
-      }
-    }
-    const weights = psoWeights(settings.coefficients, drawFactors(rng, settings.coefficients));
+    const plan = planParticleStep(particle, settings, rng);
+    const position = plan.restart ? particle.personalBest : particle.position;
+    const velocity = plan.restart ? position.map((row) => row.map(() => 0)) : particle.velocity;
     const next = psoStep(
       {
         position: flatten(position),
@@ -123,7 +158,7 @@ export function advanceSwarm(swarm: GraphSwarm, settings: SwarmSettings, iterati
         globalBest: flatten(swarm.globalBest),
         globalWorst: flatten(swarm.globalWorst),
       },
-      weights,
+      plan.weights,
       lambda,
     );
     return {
@@ -132,18 +167,18 @@ export function advanceSwarm(swarm: GraphSwarm, settings: SwarmSettings, iterati
       velocity: unflatten(next.velocity, n),
       personalBest: copy(particle.personalBest),
       history: particle.history.slice(),
-      restartCooldown,
+      restartCooldown: plan.restartCooldown,
     };
   });
   return { ...swarm, particles };
 }
 
 /**
- * Role step 1d-1e: record this iteration's utilities. p_k ← x_k if strictly better; g ← x_{k*} if this
+ * Step 1d-1e / 2d: record this iteration's utilities. p_k ← x_k if strictly better; g ← x_{k*} if this
  * iteration's best is strictly better than g; g_w ← x_{k_min} if strictly worse. Returns the new swarm and
- * k*, the best particle of THIS iteration (the graph the weight step measures JFK-scores on, §10.6).
+ * k*, the best particle of THIS iteration (for graphs: the one the weight step measures JFK-scores on, §10.6).
  */
-export function recordScores(swarm: GraphSwarm, scores: readonly number[]): { swarm: GraphSwarm; iterationBest: number } {
+export function recordSwarmScores<P>(swarm: Swarm<P>, scores: readonly number[], copy: (p: P) => P): { swarm: Swarm<P>; iterationBest: number } {
   if (scores.length !== swarm.particles.length) throw new RangeError(`recordScores: ${scores.length} scores for ${swarm.particles.length} particles`);
   const particles = swarm.particles.map((particle, k) => {
     const score = scores[k]!;
@@ -171,6 +206,11 @@ export function recordScores(swarm: GraphSwarm, scores: readonly number[]): { sw
       globalWorstScore: newWorst ? scores[worst]! : swarm.globalWorstScore,
     },
   };
+}
+
+/** Role step 1d-1e on the graph swarm. */
+export function recordScores(swarm: GraphSwarm, scores: readonly number[]): { swarm: GraphSwarm; iterationBest: number } {
+  return recordSwarmScores(swarm, scores, copy);
 }
 
 /**
