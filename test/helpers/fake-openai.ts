@@ -53,6 +53,8 @@ export interface FakeOpenAiOptions {
   onRequest?: (req: RecordedRequest) => void;
   /** Model ids listed by GET /v1/models. */
   models?: string[];
+  /** Extra JSON routes, keyed "METHOD /path" (e.g. "POST /v1/load_lora_adapter"): body in, status + body out. */
+  routes?: Record<string, (body: unknown) => Promise<{ status: number; body: unknown }> | { status: number; body: unknown }>;
   port?: number;
   host?: string;
 }
@@ -221,6 +223,24 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       res.on('close', release);
       readBody(req)
         .then((text) => chat(req, res, text))
+        .catch((error: unknown) => {
+          if (!res.headersSent) sendJson(res, 500, { error: { message: String(error), type: 'fake_bug', code: null } });
+        });
+      return;
+    }
+    const route = options.routes?.[`${req.method ?? ''} ${url ?? ''}`];
+    if (route !== undefined) {
+      readBody(req)
+        .then(async (text) => {
+          let body: unknown;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            return sendJson(res, 400, { error: { message: 'body is not JSON', type: 'invalid_request_error', code: null } });
+          }
+          const answer = await route(body);
+          sendJson(res, answer.status, answer.body);
+        })
         .catch((error: unknown) => {
           if (!res.headersSent) sendJson(res, 500, { error: { message: String(error), type: 'fake_bug', code: null } });
         });
