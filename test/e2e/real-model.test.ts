@@ -1,7 +1,8 @@
 /**
- * A short role-step study on the REAL embedded model: SmolLM2-135M-Instruct served by `hs llm serve` with two
- * LoRA experts from `initPool`, a real local Temporal server, a handful of dev items. Scores must be in range
- * and a re-run on the same cache must pay 0 model calls.
+ * A short joint study (role + weight steps) on the REAL embedded model: SmolLM2-135M-Instruct served by
+ * `hs llm serve` with two LoRA experts from `initPool`, a real local Temporal server, a handful of dev items.
+ * The weight step moves the GGUF adapters and hot-loads every version through `load_lora_adapter`. Scores must
+ * be in range and a re-run on the same cache must pay 0 model calls.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -40,9 +41,16 @@ describe('e2e: a real-model study on the embedded SmolLM2 with LoRA experts', fu
     ]);
     config = {
       study: 'real-model',
-      models: manifest.experts.map((e, i) => ({ id: `expert-${i}`, baseURL: llm.baseURL, model: e.name, adapterSha256: e.sha256 })),
+      models: manifest.experts.map((e, i) => ({
+        id: `expert-${i}`,
+        baseURL: llm.baseURL,
+        model: e.name,
+        adapterSha256: e.sha256,
+        adapter: { path: e.path, format: 'gguf' as const, base: 'smollm2' },
+      })),
       task: { path: TINY_TASK, type: 'multiple_choice', devLimit: 3, testLimit: 2 },
       roleStep: { particles: 2 },
+      weightStep: { assignments: 2 },
       maxIterations: 1,
       generation: { maxTokens: 8 },
       // A 135M model may ramble: count unparsable answers, do not fail the study on them.
@@ -58,9 +66,16 @@ describe('e2e: a real-model study on the embedded SmolLM2 with LoRA experts', fu
       (await env.client.workflow.execute('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId('real-model'), args: [config] })) as SearchReport,
     );
 
-  it('completes with scores in range, and a re-run pays 0 calls', async () => {
+  it('alternates role and weight steps with scores in range, and a re-run pays 0 calls', async () => {
     const first = await run();
     assert.equal(first.iterations, 1);
+    const models = first.models;
+    assert.ok(models !== null);
+    for (const m of models) {
+      assert.equal(m.adapterIteration, 1, `${m.id} was moved and published in iteration 1`);
+      assert.match(m.served, /^expert-\d@[0-9a-f]{12}$/);
+      assert.ok(m.jfk !== null && m.jfk >= 0 && m.jfk <= 1);
+    }
     for (const s of first.summaries) {
       assert.ok(s.bestScore >= 0 && s.bestScore <= 1 && s.meanScore >= 0 && s.meanScore <= 1, JSON.stringify(s));
     }
@@ -71,6 +86,7 @@ describe('e2e: a real-model study on the embedded SmolLM2 with LoRA experts', fu
     const second = await run();
     assert.equal(second.counters.calls, 0, 'every call came from the cache');
     assert.deepEqual(second.summaries, first.summaries);
-    console.log(`      real model: ${first.counters.calls} calls, ${first.counters.completionTokens} tokens; best dev ${first.best.devScore.toFixed(3)}, test ${first.best.testScore.toFixed(3)}`);
+    const jfk = first.summaries.map((s) => (s.jfk ?? []).map((x) => x?.toFixed(2) ?? '-').join('/')).join(' → ');
+    console.log(`      real model: ${first.counters.calls} calls, ${first.counters.completionTokens} tokens; best dev ${first.best.devScore.toFixed(3)} (${first.best.step} step), test ${first.best.testScore.toFixed(3)}; JFK ${jfk}`);
   });
 });
