@@ -30,7 +30,8 @@ export interface HttpAdapterEndpointOptions {
 }
 
 const ALREADY_LOADED = /already (been )?loaded/i;
-const NOT_FOUND = /not (be )?found|cannot be found|does not exist/i;
+/** An unload answer that says THIS adapter is not loaded (vLLM, `hs llm serve`) — not a 404 for the route. */
+const adapterMissing = (text: string, name: string): boolean => text.includes(name) && /not (be )?found|cannot be found|does not exist|is not loaded|no lora adapter named/i.test(text);
 
 /** The runtime LoRA API over HTTP (global fetch). */
 export function createHttpAdapterEndpoint(options: HttpAdapterEndpointOptions): AdapterEndpoint {
@@ -74,7 +75,7 @@ export function createHttpAdapterEndpoint(options: HttpAdapterEndpointOptions): 
     async unload(spec, name, signal) {
       const r = await post(spec, 'unload_lora_adapter', { lora_name: name }, signal);
       if (r.status === 200) return 'unloaded';
-      if ((r.status === 404 || r.status === 400) && NOT_FOUND.test(r.text)) return 'absent';
+      if ((r.status === 404 || r.status === 400) && adapterMissing(r.text, name)) return 'absent';
       throw failure(spec, 'unload_lora_adapter', r);
     },
   };

@@ -80,6 +80,14 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
+/** 'file', 'dir' or undefined (missing / unreadable). */
+async function kindOf(file: string): Promise<'file' | 'dir' | undefined> {
+  return stat(file).then(
+    (s) => (s.isDirectory() ? 'dir' : s.isFile() ? 'file' : undefined),
+    () => undefined,
+  );
+}
+
 export function createWeightActivities(deps: WeightDeps) {
   const { blobs } = deps;
 
@@ -97,7 +105,10 @@ export function createWeightActivities(deps: WeightDeps) {
       const adapter = requireAdapter(model);
       const where = path.resolve(deps.dataRoot, adapter.path);
       const label = `model "${model.id}": adapter ${where} (models[].adapter.path "${adapter.path}", data root ${deps.dataRoot})`;
-      if (!(await exists(where))) throw invalidAdapter(`${label} does not exist`);
+      const kind = await kindOf(where);
+      if (kind === undefined) throw invalidAdapter(`${label} does not exist`);
+      if (adapter.format === 'gguf' && kind !== 'file') throw invalidAdapter(`${label} is a directory; format "gguf" needs a .gguf file (a PEFT adapter directory needs format "peft")`);
+      if (adapter.format === 'peft' && kind !== 'dir') throw invalidAdapter(`${label} is a file; format "peft" needs a directory with adapter_config.json and adapter_model.safetensors`);
       let weightsFile = where;
       let configKey: string | undefined;
       try {

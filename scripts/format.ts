@@ -1,5 +1,5 @@
 /** Human-readable output of the CLI: the live progress line and the final report. */
-import type { StatusView, StepProgress } from '../workflows/messages';
+import type { ModelStatus, StatusView, StepProgress } from '../workflows/messages';
 import type { SearchReport } from '../workflows/search.workflow';
 
 const score = (x: number | null): string => (x === null ? '—' : x.toFixed(3));
@@ -15,16 +15,35 @@ export function progressLine(status: StatusView, step?: StepProgress): string {
   );
 }
 
+/** One line per model: latest JFK-score and adapter version. */
+export function modelLines(models: readonly ModelStatus[]): string[] {
+  const width = Math.max(...models.map((m) => m.id.length));
+  return models.map((m) => {
+    const version = m.adapterSha256 === null ? 'fixed (no adapter)' : `${m.served}  (version of iteration ${m.adapterIteration ?? 0}, sha256 ${m.adapterSha256.slice(0, 12)}…)`;
+    return `  ${m.id.padEnd(width)}  JFK ${score(m.jfk)}  ${version}`;
+  });
+}
+
+const jfkCells = (jfk: readonly (number | null)[] | undefined): string => (jfk === undefined ? '' : `  JFK ${jfk.map((x) => (x === null ? '  —  ' : x.toFixed(3))).join(' ')}`);
+
 export function reportText(report: SearchReport): string {
   const b = report.best;
+  const found = b.step === 'weight' ? `weight step, JFK assignment ${b.particle}` : `role step, graph particle ${b.particle}`;
+  const weights = report.models !== null;
   const lines = [
     `Study ${report.study}: stopped by ${report.stoppedBy} after ${report.iterations} iteration(s) (${report.runs} continue-as-new)`,
-    `Best system (iteration ${b.iteration}, particle ${b.particle}): dev ${b.devScore.toFixed(4)}  test ${b.testScore.toFixed(4)}` +
+    `Best system (iteration ${b.iteration}, ${found}): dev ${b.devScore.toFixed(4)}  test ${b.testScore.toFixed(4)}` +
       ` (${b.test.correct}/${b.test.total} correct, ${b.test.unparsable} unparsable, ${b.test.errors} errors)`,
     `  run order: ${b.order.join(' → ')}   (answer from ${b.sink})`,
     `  edges: ${b.edges.map(([f, t]) => `${f}→${t}`).join(', ') || '(single node)'}`,
-    'Iterations (best / mean / global best):',
-    ...report.summaries.map((s) => `  ${String(s.iteration).padStart(3)}  ${s.bestScore.toFixed(3)}  ${s.meanScore.toFixed(3)}  ${s.globalBestScore.toFixed(3)}`),
+    ...(weights ? [`  slots: ${b.assignment.join(', ')}`, `  versions: ${Object.entries(b.versions).map(([id, served]) => `${id}=${served}`).join(', ')}`] : []),
+    weights ? `Iterations (role step best / mean / global best; weight step best assignment and JFK-score per model: ${(report.models ?? []).map((m) => m.id).join(' ')}):` : 'Iterations (best / mean / global best):',
+    ...report.summaries.map(
+      (s) =>
+        `  ${String(s.iteration).padStart(3)}  ${s.bestScore.toFixed(3)}  ${s.meanScore.toFixed(3)}  ${s.globalBestScore.toFixed(3)}` +
+        (s.bestAssignmentScore === undefined ? '' : `  | ${s.bestAssignmentScore.toFixed(3)}${jfkCells(s.jfk)}`),
+    ),
+    ...(report.models ? ['Models (latest JFK-score, adapter version):', ...modelLines(report.models)] : []),
     `Model calls: ${report.counters.calls} paid, ${report.counters.cacheHits} from cache; tokens ${report.counters.promptTokens} in / ${report.counters.completionTokens} out; ${report.counters.evaluations} system evaluations`,
     `Transcripts: dev ${b.transcripts.dev}  test ${b.transcripts.test}`,
   ];

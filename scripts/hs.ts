@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { searchConfigJsonSchema } from '../workflows/core/config';
 import { readEnv } from '../workers/env';
-import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE } from '../workflows/core/names';
+import { TASK_QUEUES } from '../workflows/core/names';
 import type * as DepsModule from '../workers/deps';
 import type * as WorkerModule from '../workers/worker';
 import { loadConfigFile, printProblems } from './config-file';
@@ -18,7 +18,8 @@ import { studyCommand } from './commands/study';
 const USAGE = `usage: npx hs <command> [options]
 
   server start|stop|status [--db FILE]   embedded Temporal dev server (127.0.0.1:7233, Web UI :8233, SQLite)
-  worker [--queues hs,hs-llm]            run a worker (workflows + cheap activities on hs; model calls on hs-llm)
+  worker [--queues hs,hs-llm,hs-weights] run a worker (workflows + cheap activities on hs; model calls on hs-llm;
+                                         adapter PSO updates and publishing on hs-weights)
   validate <config.json>                 check a study config; prints every problem with its path (exit 2)
   schema [--out FILE]                    the JSON Schema of study configs
   start <config.json> [--wait]           start a study (workflow hs/<study>); --wait shows live progress and the report
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     case 'server':
       return await serverCommand(rest);
     case 'worker': {
-      const known = [ORCHESTRATOR_TASK_QUEUE, LLM_TASK_QUEUE] as const;
+      const known = TASK_QUEUES;
       const { values } = parseArgs({ args: rest, options: { queues: { type: 'string', default: known.join(',') } } });
       const queues = values.queues.split(',').map((q) => q.trim());
       const unknown = queues.filter((q) => !(known as readonly string[]).includes(q));

@@ -5,11 +5,11 @@
  */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE, WEIGHTS_TASK_QUEUE } from '../workflows/core/names';
+import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE, TASK_QUEUES, WEIGHTS_TASK_QUEUE, type TaskQueue } from '../workflows/core/names';
 import type { HsEnv } from './env';
 
-export type Queue = typeof ORCHESTRATOR_TASK_QUEUE | typeof LLM_TASK_QUEUE | typeof WEIGHTS_TASK_QUEUE;
-export const ALL_QUEUES: readonly Queue[] = [ORCHESTRATOR_TASK_QUEUE, LLM_TASK_QUEUE, WEIGHTS_TASK_QUEUE];
+export type Queue = TaskQueue;
+export const ALL_QUEUES: readonly Queue[] = TASK_QUEUES;
 
 export interface WorkerSetup {
   connection: NativeConnection;

@@ -134,6 +134,24 @@ function summaryOf(step: RoleStepResult, weight: WeightStepResult | undefined): 
   };
 }
 
+/**
+ * The best system's DAG in model ids. A JFK assignment may put one model in several slots: those nodes are
+ * told apart as `<id>#<slot>`.
+ */
+function drawnGraph(best: BestSystem, modelId: (model: number) => string): { edges: [string, string][]; order: string[]; sink: string } {
+  const uses = new Map<number, number>();
+  for (const m of best.assignment) uses.set(m, (uses.get(m) ?? 0) + 1);
+  const label = (slot: number): string => {
+    const model = best.assignment[slot]!;
+    return (uses.get(model) ?? 0) > 1 ? `${modelId(model)}#${slot}` : modelId(model);
+  };
+  return {
+    edges: best.graph.edges.map(([from, to]): [string, string] => [label(from), label(to)]),
+    order: best.graph.order.map(label),
+    sink: label(best.graph.sink),
+  };
+}
+
 /** Every model's latest JFK-score and version, for `status` and the report. */
 function modelStatuses(config: SearchConfig, weights: WeightState | undefined): ModelStatus[] | null {
   if (weights === undefined) return null;
@@ -188,11 +206,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       bestDevScore: best?.devScore ?? null,
       bestTestScore: testScore,
       bestGraph: best
-        ? {
-            edges: best.graph.edges.map(([from, to]): [string, string] => [modelId(best.assignment[from]!), modelId(best.assignment[to]!)]),
-            order: best.graph.order.map((slot) => modelId(best.assignment[slot]!)),
-            sink: modelId(best.assignment[best.graph.sink]!),
-          }
+        ? drawnGraph(best, modelId)
         : null,
       counters: state?.counters ?? EMPTY_COUNTERS,
       models: modelStatuses(config, state?.weights ?? initialWeights),
@@ -352,9 +366,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       testScore: test.score,
       iteration: best.iteration,
       particle: best.particle,
-      edges: best.graph.edges.map(([from, to]): [string, string] => [modelId(best.assignment[from]!), modelId(best.assignment[to]!)]),
-      order: best.graph.order.map((slot) => modelId(best.assignment[slot]!)),
-      sink: modelId(best.assignment[best.graph.sink]!),
+      ...drawnGraph(best, modelId),
       assignment: best.assignment.map(modelId),
       step: best.step,
       versions: Object.fromEntries(modelsAt(config.models, best.versions).map((m) => [m.id, m.model])),

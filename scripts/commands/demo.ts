@@ -1,8 +1,8 @@
 /**
  * `hs demo` (`npm run demo`): a real study end to end on this machine — the Temporal dev server, the embedded
  * LLM server (SmolLM2-135M-Instruct on CPU) with a pool of 4 LoRA experts (`hs pool init`), a worker, and a
- * role-step study on arithmetic multiple choice, with live progress and the report. Ctrl-C stops everything
- * it started.
+ * joint search (role steps over DAGs + weight steps moving the experts' LoRA adapters under the JFK-score) on
+ * arithmetic multiple choice, with live progress and the report. Ctrl-C stops everything it started.
  *
  * To run against your own OpenAI-compatible endpoint instead:
  *   HS_DEMO_BASE_URL   e.g. http://127.0.0.1:11434/v1 (Ollama), http://127.0.0.1:8000/v1 (vLLM)
@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import type { ModelSpec, SearchConfigInput } from '../../workflows/core/config';
+import type { ModelSpecInput, SearchConfigInput } from '../../workflows/core/config';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createRealDeps } from '../../workers/deps';
@@ -24,6 +24,7 @@ import { createWorkers } from '../../workers/worker';
 import { withClient } from '../client';
 import { isAlive, REPO_ROOT, spawnDevServer, waitForServer } from '../dev-server';
 import { reportText } from '../format';
+import type { SearchReport } from '../../workflows/search.workflow';
 import { watch } from './study';
 
 const EMBEDDED_BASE = path.join(REPO_ROOT, '.models', 'SmolLM2-135M-Instruct.Q4_1.gguf');
@@ -67,7 +68,7 @@ export async function demoCommand(): Promise<number> {
 }
 
 /** The pool of the demo: the user's endpoint, or the embedded server with 4 LoRA experts. */
-async function demoModels(env: HsEnv, cleanups: (() => Promise<void>)[]): Promise<ModelSpec[]> {
+async function demoModels(env: HsEnv, cleanups: (() => Promise<void>)[]): Promise<ModelSpecInput[]> {
   const baseURL = process.env.HS_DEMO_BASE_URL;
   const names = (process.env.HS_DEMO_MODELS ?? '').split(',').map((m) => m.trim()).filter(Boolean);
   if (baseURL !== undefined && names.length > 0) {
@@ -80,7 +81,15 @@ async function demoModels(env: HsEnv, cleanups: (() => Promise<void>)[]): Promis
   const server = await startLlmServer(manifest.experts.flatMap((e) => ['--lora', `${e.name}=${e.path}@smollm2`]), { ...process.env, HS_HOME: env.home });
   cleanups.push(() => server.stop());
   console.log(`embedded LLM server (node-llama-cpp, CPU) on ${server.baseURL}`);
-  return manifest.experts.map((e, i) => ({ id: `expert-${i}`, baseURL: server.baseURL, model: e.name, adapterSha256: e.sha256, concurrency: 2 }));
+  return manifest.experts.map((e, i) => ({
+    id: `expert-${i}`,
+    baseURL: server.baseURL,
+    model: e.name,
+    adapterSha256: e.sha256,
+    concurrency: 2,
+    // The weight step moves this adapter and hot-loads each version into the embedded server.
+    adapter: { path: e.path, format: 'gguf' as const, base: 'smollm2' },
+  }));
 }
 
 async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<void>)[]): Promise<number> {
@@ -95,6 +104,7 @@ async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<voi
     models,
     task: { path: taskPath, type: 'multiple_choice', devLimit: 8, testLimit: 24, devFraction: 0.5 },
     roleStep: { particles: 4 },
+    weightStep: { assignments: 4 },
     maxIterations: 3,
     // The paper uses 50 new tokens for multiple choice; the letter comes first, so 16 keeps the CPU demo short.
     generation: { maxTokens: 16 },
@@ -116,7 +126,7 @@ async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<voi
     await waitForServer(env.temporalAddress, 30_000, () => isAlive(server.pid!));
     console.log(`Temporal dev server on ${env.temporalAddress} (Web UI http://127.0.0.1:${Number(port) + 1000})`);
   }
-  Runtime.install({ logger: new DefaultLogger('WARN') }); // the progress line is the demo's output
+  Runtime.install({ logger: new DefaultLogger('ERROR') }); // the progress line is the demo's output
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
   const workers = await createWorkers({ connection, namespace: env.namespace, deps: createRealDeps(env) });
   const running = workers.map((w) => w.run());
@@ -129,13 +139,16 @@ async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<voi
     return await withClient(env, async (client) => {
       try {
         await client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId('demo'), args: [config] });
-        console.log(`study "demo": ${config.models.length} models, 4 graph particles, ${config.maxIterations} iterations on ${taskPath}`);
+        const weights = models.some((m) => m.adapter !== undefined) ? ', weight steps with 4 JFK assignments' : '';
+        console.log(`study "demo": ${config.models.length} models, 4 graph particles${weights}, ${config.maxIterations} iterations on ${taskPath}`);
       } catch (e) {
         if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
         console.log('study "demo" is already running; watching it');
       }
       const report = await watch(client, 'demo');
       console.log(reportText(report));
+      const change = weightStepChange(report);
+      if (change !== undefined) console.log(change);
       const seconds = (Date.now() - started) / 1000;
       const c = report.counters;
       console.log(`demo wall time ${seconds.toFixed(1)} s; ${c.calls} model calls paid, ${c.cacheHits} from the cache; ${c.completionTokens} tokens generated`);
@@ -143,4 +156,21 @@ async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<voi
       return 0;
     });
   }
+}
+
+/** How the weight step moved dev scores: mean JFK-score and best JFK assignment, first vs last iteration. */
+export function weightStepChange(report: SearchReport): string | undefined {
+  const withJfk = report.summaries.filter((s) => s.jfk !== undefined && s.bestAssignmentScore !== undefined);
+  const first = withJfk[0];
+  const last = withJfk[withJfk.length - 1];
+  if (first === undefined || last === undefined || first === last) return undefined;
+  const mean = (xs: readonly (number | null)[]): number => {
+    const known = xs.filter((x): x is number => x !== null);
+    return known.reduce((a, b) => a + b, 0) / Math.max(1, known.length);
+  };
+  const f = (x: number): string => x.toFixed(3);
+  return (
+    `weight step: mean JFK-score ${f(mean(first.jfk ?? []))} (iteration ${first.iteration}) → ${f(mean(last.jfk ?? []))} (iteration ${last.iteration}); ` +
+    `best JFK assignment ${f(first.bestAssignmentScore ?? 0)} → ${f(last.bestAssignmentScore ?? 0)}`
+  );
 }

@@ -18,14 +18,17 @@ function valuesWithMean(count: number, mean: number, seed: number): Float32Array
   return Float32Array.from(noise, (x) => mean + 0.01 * (x - avg));
 }
 
-/** A GGUF LoRA adapter (architecture llama, 2 targets, rank 2) whose first tensor (`.lora_a`) has `mean`. */
-export async function writeGgufAdapter(file: string, mean: number, seed: number): Promise<string> {
+/**
+ * A GGUF LoRA adapter (architecture llama, 2 targets, rank 2, `width` inputs/outputs) whose first tensor
+ * (`.lora_a`) has `mean`. The file holds 8·width float32 values.
+ */
+export async function writeGgufAdapter(file: string, mean: number, seed: number, width = WIDTH): Promise<string> {
   const pair = (name: string, m: number, s: number) => ({
     name,
-    a: valuesWithMean(WIDTH * RANK, m, s),
-    b: valuesWithMean(RANK * WIDTH, 0, s + 1),
-    aDims: [WIDTH, RANK] as [number, number],
-    bDims: [RANK, WIDTH] as [number, number],
+    a: valuesWithMean(width * RANK, m, s),
+    b: valuesWithMean(RANK * width, 0, s + 1),
+    aDims: [width, RANK] as [number, number],
+    bDims: [RANK, width] as [number, number],
   });
   return writeLoraAdapter(file, { architecture: 'llama', alpha: RANK, rank: RANK, tensors: [pair('blk.0.attn_q.weight', mean, seed), pair('blk.0.attn_v.weight', 0, seed + 7)] });
 }

@@ -46,6 +46,8 @@ export const ModelSpecSchema = z.strictObject({
     .optional(),
 });
 export type ModelSpec = z.infer<typeof ModelSpecSchema>;
+/** A model as written in a config file (defaults optional). */
+export type ModelSpecInput = z.input<typeof ModelSpecSchema>;
 
 export const TaskSpecSchema = z.strictObject({
   /** Data file; relative paths are resolved against the worker's data root (HS_DATA_ROOT, default cwd). */

@@ -9,6 +9,9 @@ export const ORCHESTRATOR_TASK_QUEUE = 'hs';
 export const LLM_TASK_QUEUE = 'hs-llm';
 /** Activities on adapter tensors: PSO updates of LoRA weights, publishing adapter versions. */
 export const WEIGHTS_TASK_QUEUE = 'hs-weights';
+/** Every task queue, in the order a worker polls them by default. */
+export const TASK_QUEUES = [ORCHESTRATOR_TASK_QUEUE, LLM_TASK_QUEUE, WEIGHTS_TASK_QUEUE] as const;
+export type TaskQueue = (typeof TASK_QUEUES)[number];
 
 export const studyWorkflowId = (study: string): string => `hs/${study}`;
 export const roleStepWorkflowId = (study: string, iteration: number): string => `hs/${study}/role-${iteration}`;

@@ -99,15 +99,24 @@ export function applyWeightUpdates(swarm: WeightSwarm, plans: readonly WeightUpd
 
 const same = (key: string): string => key;
 
+/** The scores of the swarm's models, from scores indexed by pool index; every one must be a finite number. */
+function scoresOf(models: readonly number[], scores: readonly number[]): number[] {
+  return models.map((m) => {
+    const score = scores[m];
+    if (score === undefined || !Number.isFinite(score)) throw new RangeError(`no finite score for model #${m} (got ${String(score)} from ${scores.length} scores)`);
+    return score;
+  });
+}
+
 /** Step 2d: record the JFK-scores (`scores[m]` for pool index m) in the swarm. */
 export function recordWeightScores(swarm: WeightSwarm, scores: readonly number[]): WeightSwarm {
-  const recorded = recordSwarmScores(swarm, swarm.models.map((m) => scores[m]!), same);
+  const recorded = recordSwarmScores(swarm, scoresOf(swarm.models, scores), same);
   return { ...recorded.swarm, base: swarm.base, models: swarm.models.slice() };
 }
 
 /** Initialisation (§1.1 step 6): the swarm of a group from its positions, velocities and initial JFK-scores. */
 export function createWeightSwarm(base: string, models: readonly number[], positions: readonly string[], velocities: readonly string[], scores: readonly number[]): WeightSwarm {
-  const created = createSwarm(positions, velocities, models.map((m) => scores[m]!), same);
+  const created = createSwarm(positions, velocities, scoresOf(models, scores), same);
   return { ...created, base, models: models.slice() };
 }
 

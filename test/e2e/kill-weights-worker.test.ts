@@ -1,0 +1,165 @@
+/**
+ * Process-level durability of the weight step: the dev server (SQLite file), a workflow+LLM worker process and
+ * a separate weights worker process (`--queues hs-weights`) sharing one store. The weights worker is killed
+ * with -9 while it is writing adapter tensors; a new one takes over. The study must end exactly as an
+ * uninterrupted run with the same seed, every blob and every published adapter must hash to its name
+ * (atomic writes, hashes verified on read), and the interrupted files must never have become blobs.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Client, Connection } from '@temporalio/client';
+import { freePort, spawnDevServer, waitForServer } from '../../scripts/dev-server';
+import type { SearchConfigInput } from '../../workflows/core/config';
+import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId, weightStepWorkflowId } from '../../workflows/core/names';
+import { statusQuery } from '../../workflows/messages';
+import type { SearchReport } from '../../workflows/search.workflow';
+import { answerKey, writeGgufAdapter } from '../helpers/adapters';
+import { meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm';
+import { TINY_TASK } from '../helpers/study';
+import { tempDir } from '../helpers/temporal';
+import { until as waitUntil } from '../helpers/wait';
+
+const REPO = path.resolve(__dirname, '../..');
+/** 8·WIDTH float32 per adapter: 16 MiB files, so an update takes long enough to be killed in the middle. */
+const WIDTH = 1 << 19;
+
+/** Set when a worker process dies on its own: waits fail at once instead of timing out. */
+let workerCrash: string | undefined;
+const until = (what: string, predicate: () => boolean | Promise<boolean>, options: { timeoutMs: number; intervalMs: number }): Promise<void> =>
+  waitUntil(what, predicate, { ...options, abort: () => workerCrash });
+
+async function resultOrCrash<T>(result: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const crashed = new Promise<never>((_, reject) => {
+    timer = setInterval(() => workerCrash !== undefined && reject(new Error(workerCrash)), 100);
+  });
+  try {
+    return await Promise.race([result, crashed]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** Every file below `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+describe('e2e: kill -9 the weights worker mid-update', function () {
+  this.timeout(600_000);
+  let server: ChildProcess;
+  let address: string;
+  let fake: FakeVllm;
+  let connection: Connection;
+  let client: Client;
+  const workers: ChildProcess[] = [];
+  const adapters = tempDir('kw-adapters');
+  const ids = ['alpha', 'beta', 'gamma'] as const;
+
+  const spawnWorker = (home: string, queues: string): ChildProcess => {
+    const child = spawn(process.execPath, [path.join(REPO, 'bin/hs.js'), 'worker', '--queues', queues], {
+      cwd: REPO,
+      env: { ...process.env, TEMPORAL_ADDRESS: address, HS_HOME: home, HS_DATA_ROOT: REPO },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      if (process.env.HS_TEST_VERBOSE) process.stderr.write(chunk);
+    });
+    child.once('exit', (code, signal) => {
+      if (signal === null && code !== 0) workerCrash = `worker (${queues}) exited with code ${code}:\n${stderr}`;
+    });
+    workers.push(child);
+    return child;
+  };
+  const stop = async (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  };
+
+  before(async () => {
+    await Promise.all(ids.map((id, i) => writeGgufAdapter(path.join(adapters, `${id}.gguf`), meanForSkill(0.2 + 0.3 * i), 10 + i, WIDTH)));
+    const dir = tempDir('kw');
+    const port = await freePort();
+    address = `127.0.0.1:${port}`;
+    server = spawnDevServer({ dbFile: path.join(dir, 'temporal.db'), port, headless: true, logFile: path.join(dir, 'temporal.log') }, false);
+    fake = await startFakeVllm({ answers: answerKey(TINY_TASK), initial: Object.fromEntries(ids.map((id) => [`fake-${id}`, path.join(adapters, `${id}.gguf`)])) });
+    await waitForServer(address, 30_000, () => server.exitCode === null);
+    connection = await Connection.connect({ address });
+    client = new Client({ connection });
+  });
+  after(async () => {
+    await Promise.all(workers.map((w) => stop(w, 'SIGKILL')));
+    await connection?.close();
+    await fake?.close();
+    server?.kill('SIGTERM');
+  });
+
+  const config = (study: string): SearchConfigInput => ({
+    study,
+    models: ids.map((id) => ({ id, baseURL: fake.baseURL, model: `fake-${id}`, adapter: { path: path.join(adapters, `${id}.gguf`), format: 'gguf' as const, base: 'fake-base' } })),
+    task: { path: TINY_TASK, type: 'multiple_choice' },
+    roleStep: { particles: 2 },
+    weightStep: { assignments: 2 },
+    maxIterations: 2,
+    seed: 5,
+    evaluation: { heartbeatTimeoutSeconds: 3 },
+  });
+  const run = (study: string) => client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(study), args: [config(study)] });
+  const comparable = (r: SearchReport) => ({ best: { ...r.best, transcripts: null }, summaries: r.summaries, models: r.models, iterations: r.iterations });
+
+  it('resumes the update, corrupts no adapter and ends as the uninterrupted study', async () => {
+    // 1. Reference run with its own store.
+    const refHome = tempDir('kw-ref');
+    const refWorkers = [spawnWorker(refHome, 'hs,hs-llm'), spawnWorker(refHome, 'hs-weights')];
+    const expected = await resultOrCrash((await run('kw-reference')).result() as Promise<SearchReport>);
+    await Promise.all(refWorkers.map((w) => stop(w, 'SIGTERM')));
+
+    // 2. Same study; kill -9 the weights worker while it writes the iteration-1 adapters.
+    const home = tempDir('kw-kill');
+    const scratch = path.join(home, 'blobs', 'scratch');
+    spawnWorker(home, 'hs,hs-llm');
+    const weightsWorker = spawnWorker(home, 'hs-weights');
+    const handle = await run('kw-killed');
+    const weightStep1 = weightStepWorkflowId('kw-killed', 1);
+    await until('the weight step of iteration 1', async () => (await handle.query(statusQuery)).currentStep === weightStep1, { timeoutMs: 120_000, intervalMs: 10 });
+    const seenBefore = new Set(filesUnder(scratch));
+    await until('an adapter being written', () => filesUnder(scratch).some((f) => !seenBefore.has(f)), { timeoutMs: 60_000, intervalMs: 1 });
+    await stop(weightsWorker, 'SIGKILL');
+    const killedAt = Date.now();
+    const partial = filesUnder(scratch).filter((f) => !seenBefore.has(f));
+    const loadsAtKill = fake.loads.length;
+    spawnWorker(home, 'hs-weights');
+    await until('a new adapter version published', () => fake.loads.length > loadsAtKill, { timeoutMs: 120_000, intervalMs: 20 });
+    const recoverySeconds = (Date.now() - killedAt) / 1000;
+    const actual = await resultOrCrash(handle.result() as Promise<SearchReport>);
+    console.log(`      kill -9 of the weights worker with ${partial.length} adapter file(s) half-written; recovered in ${recoverySeconds.toFixed(1)} s`);
+    assert.ok(partial.length > 0, 'the kill happened while adapter files were being written');
+
+    // Same study as without the kill.
+    assert.deepEqual(comparable(actual), comparable(expected));
+    // Every blob hashes to its name; no half-written file became a blob or a published adapter.
+    const blobs = filesUnder(path.join(home, 'blobs', 'sha256'));
+    assert.ok(blobs.length > 10);
+    for (const file of blobs) {
+      const stored = readFileSync(file);
+      const bytes = stored[0] === 0x1f && stored[1] === 0x8b ? gunzipSync(stored) : stored;
+      assert.equal(sha256(bytes), path.basename(file), `blob ${file} is intact`);
+    }
+    for (const file of filesUnder(path.join(home, 'adapters', 'versions'))) {
+      assert.ok(file.endsWith('.gguf'), `only complete adapters are published (${file})`);
+      assert.equal(sha256(readFileSync(file)), path.basename(file, '.gguf'), `published adapter ${file} is intact`);
+      assert.equal(statSync(file).size, statSync(path.join(adapters, 'alpha.gguf')).size);
+    }
+  });
+});
