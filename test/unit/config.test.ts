@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatPath, maxTokensFor, parseSearchConfig, searchConfigJsonSchema, type ConfigProblem, type SearchConfig } from '../../workflows/core/config';
+import { formatPath, maxTokensFor, parseSearchConfig, searchConfigJsonSchema, weightStepActive, type ConfigProblem, type SearchConfig } from '../../workflows/core/config';
 
 const minimal = (): Record<string, unknown> => ({
   study: 'unit-study',
@@ -147,6 +147,48 @@ describe('core/config', () => {
     for (const path of ['study', 'models', 'task']) hasProblem(list, path);
     hasProblem(problems({ ...minimal(), models: [] }), 'models');
     hasProblem(problems({ ...minimal(), study: 'has/slash' }), 'study');
+  });
+
+  describe('weight step', () => {
+    const withAdapters = (hotLoad?: string): Record<string, unknown> => {
+      const config = minimal();
+      config.models = (config.models as Record<string, unknown>[]).map((m, i) => ({
+        ...m,
+        adapter: { path: `adapters/${i}.gguf`, format: 'gguf', base: 'smollm2', ...(hotLoad === undefined ? {} : { hotLoad }) },
+      }));
+      return config;
+    };
+
+    it('defaults: on, M = 10 assignments, the role step\'s PSO coefficients, adapters hot-loaded via load_lora_adapter', () => {
+      const config = ok(withAdapters());
+      assert.deepEqual(config.weightStep, { enabled: true, assignments: 10 });
+      assert.equal(config.models[0]!.adapter?.hotLoad, 'load_lora_adapter');
+      assert.equal(weightStepActive(config), true);
+      assert.equal(weightStepActive(ok(minimal())), false, 'no model has an adapter: role steps only');
+      assert.equal(weightStepActive(ok({ ...withAdapters(), weightStep: { enabled: false } })), false);
+      const pso = ok({ ...withAdapters(), weightStep: { pso: { inertia: 0.1 } } }).weightStep.pso;
+      const { particles: _particles, ...roleDefaults } = ok(minimal()).roleStep;
+      assert.deepEqual(pso, { ...roleDefaults, inertia: 0.1 }, 'a given pso block is completed with the paper defaults');
+    });
+
+    it('an endpoint that cannot hot-load adapters is rejected while the weight step is on, with the fix', () => {
+      const list = problems(withAdapters('none'));
+      hasProblem(list, 'models[0].adapter.hotLoad', /cannot hot-load.*load_lora_adapter|VLLM_ALLOW_RUNTIME_LORA_UPDATING/);
+      hasProblem(list, 'models[1].adapter.hotLoad');
+      ok({ ...withAdapters('none'), weightStep: { enabled: false } });
+    });
+
+    it('adapter fields are checked at their paths', () => {
+      const config = withAdapters();
+      (config.models as Record<string, unknown>[])[1]!.adapter = { path: '', format: 'onnx', extra: 1 };
+      const list = problems(config);
+      hasProblem(list, 'models[1].adapter.path');
+      hasProblem(list, 'models[1].adapter.format');
+      hasProblem(list, 'models[1].adapter.base');
+      hasProblem(list, 'models[1].adapter.extra', /unknown key/);
+      hasProblem(problems({ ...withAdapters(), weightStep: { assignments: 0 } }), 'weightStep.assignments');
+      hasProblem(problems({ ...withAdapters(), weightStep: { pso: { particles: 3 } } }), 'weightStep.pso.particles', /unknown key/);
+    });
   });
 
   it('formatPath', () => {

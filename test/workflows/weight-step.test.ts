@@ -9,6 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createRealDeps } from '../../workers/deps';
 import type { SearchConfigInput } from '../../workflows/core/config';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
+import { statusQuery, type StatusView } from '../../workflows/messages';
 import type { SearchReport } from '../../workflows/search.workflow';
 import { answerKey, writeGgufAdapter, writePeftAdapter } from '../helpers/adapters';
 import { adapterSkill, meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm';
@@ -61,17 +62,22 @@ describe('joint search: role and weight steps (real local Temporal server, fake 
     };
   };
 
-  const runStudy = async (config: SearchConfigInput, home = tempDir('home')): Promise<SearchReport> => {
+  const runStudy = async (config: SearchConfigInput, home = tempDir('home')): Promise<SearchReport> => (await runWithStatus(config, home)).report;
+  /** Runs a study and queries its `status` once it has finished. */
+  const runWithStatus = async (config: SearchConfigInput, home: string): Promise<{ report: SearchReport; status: StatusView }> => {
     const deps = createRealDeps({ home, dataRoot: process.cwd() });
-    return await withWorkers(env, deps, async () =>
-      (await env.client.workflow.execute('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(config.study), args: [config] })) as SearchReport,
-    );
+    return await withWorkers(env, deps, async () => {
+      const handle = await env.client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(config.study), args: [config] });
+      const report = (await handle.result()) as SearchReport;
+      return { report, status: await handle.query(statusQuery) };
+    });
   };
 
   it('alternates role and weight steps, publishes new adapter versions and reports JFK-scores', async () => {
     const home = tempDir('home');
     const loadsBefore = fake.loads.length;
-    const report = await runStudy(jointStudy('joint-basic'), home);
+    const { report, status } = await runWithStatus(jointStudy('joint-basic'), home);
+    assert.deepEqual(status.models, report.models, '`status` shows the JFK-scores and adapter versions');
     assert.equal(report.iterations, 2);
     assert.equal(report.counters.evaluations, 3 * (3 + 4) + 1, '3 × (3 graphs + 4 JFK assignments) + the final test');
     assert.equal(report.summaries.length, 3);
