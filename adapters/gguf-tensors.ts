@@ -20,10 +20,10 @@ export const ggufFormat: TensorFileFormat = {
     };
     return {
       layout,
-      read: async (name) => {
+      read: async (name, out) => {
         const t = byName.get(name);
         if (t === undefined) throw new GgufError(`${file}: no tensor "${name}"`);
-        return readTensorF32(file, info, t);
+        return readTensorF32(file, info, t, out);
       },
       close: () => Promise.resolve(),
     };

@@ -63,10 +63,10 @@ async function openSafetensors(file: string): Promise<TensorSource> {
     const tensors = [...entries].sort((a, b) => a.begin - b.begin); // stable: ties keep header order
     return {
       layout: { tensors: tensors.map(({ name, dtype, shape }) => ({ name, dtype, shape })), metadata },
-      async read(name) {
+      async read(name, out) {
         const entry = byName.get(name);
         if (entry === undefined) throw new SafetensorsError(`${file}: no tensor "${name}"`);
-        return readTensor(fh, file, dataStart, entry);
+        return readTensor(fh, file, dataStart, entry, out);
       },
       close: () => fh.close(),
     };
@@ -131,19 +131,23 @@ function checkMetadata(value: unknown, fail: (why: string) => SafetensorsError):
   return { ...(value as Record<string, string>) };
 }
 
-async function readTensor(fh: FileHandle, file: string, dataStart: number, entry: Entry): Promise<Float32Array> {
+/** The tensor's values into `out` (F32: the file's bytes land in `out`'s memory directly) or a fresh array. */
+async function readTensor(fh: FileHandle, file: string, dataStart: number, entry: Entry, out?: Float32Array): Promise<Float32Array> {
   const count = elementCount(entry.shape);
+  if (out !== undefined && out.length !== count) {
+    throw new SafetensorsError(`${file}: tensor "${entry.name}" has ${count} elements, the output array ${out.length}`);
+  }
+  const values = out ?? new Float32Array(count);
   const position = dataStart + entry.begin;
   if (entry.dtype === 'F32') {
-    const values = new Float32Array(count);
-    const bytes = await readExactly(fh, file, new Uint8Array(values.buffer), position);
+    const bytes = await readExactly(fh, file, new Uint8Array(values.buffer, values.byteOffset, values.byteLength), position);
     if (!LITTLE_ENDIAN_HOST) bytes.swap32();
     return values;
   }
   const bits = new Uint16Array(count);
   const bytes = await readExactly(fh, file, new Uint8Array(bits.buffer), position);
   if (!LITTLE_ENDIAN_HOST) bytes.swap16();
-  return entry.dtype === 'F16' ? decodeF16(bits) : decodeBF16(bits);
+  return entry.dtype === 'F16' ? decodeF16(bits, values) : decodeBF16(bits, values);
 }
 
 /** Fills `into` from the file at `position`; a Buffer view of it. */

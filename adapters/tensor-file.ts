@@ -29,14 +29,21 @@ export interface TensorLayout {
 /** An open tensor file. */
 export interface TensorSource {
   readonly layout: TensorLayout;
-  /** The tensor's values decoded to float32 (a fresh array). Throws on an unknown name. */
-  read(name: string): Promise<Float32Array>;
+  /**
+   * The tensor's values decoded to float32: into `out` when given (which is returned; its length must equal the
+   * tensor's element count, else this throws), otherwise into a fresh array. F32 data is read from the file
+   * straight into `out`'s memory, e.g. a view on the PSO kernel's wasm memory. Throws on an unknown name.
+   */
+  read(name: string, out?: Float32Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
 /** A tensor file being written: tensors in layout order, then `commit` (atomic rename) or `abort`. */
 export interface TensorSink {
-  /** Writes the next tensor of the layout (values are encoded to the tensor's dtype). */
+  /**
+   * Writes the next tensor of the layout (values are encoded to the tensor's dtype). F32 values go to the file
+   * from `values`' own memory (no copy on little-endian hosts), so `values` must stay unchanged until this settles.
+   */
   write(values: Float32Array): Promise<void>;
   /** Completes the file (fsync + atomic rename) and returns the sha256 hex and byte size of its content. */
   commit(): Promise<{ sha256: string; bytes: number }>;

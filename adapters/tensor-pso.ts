@@ -1,9 +1,12 @@
 /**
  * The PSO update of paper-notes §5.1 applied to adapters, tensor by tensor (`merge.py::lora_merge` over every
- * key of the adapter file: lora_A and lora_B factors separately, never their product). It runs the same
- * `psoStepInto` as the role step on Float32Arrays: at most one tensor of each operand is in memory at a time.
+ * key of the adapter file: lora_A and lora_B factors separately, never their product). The arithmetic is the
+ * role step's `psoStepInto`, bit for bit, run by the WebAssembly SIMD kernel of `pso-kernel.ts`: each tensor of
+ * the five operands is read from its file straight into the kernel's memory and the two results are written
+ * from there, so at most one tensor of each operand is in memory at a time and nothing is copied in between.
  */
-import { psoStepInto, type PsoWeights } from '../workflows/core/pso';
+import type { PsoWeights } from '../workflows/core/pso';
+import { createPsoKernel } from './pso-kernel';
 import { assertSameLayout, elementCount, type TensorFileFormat, type TensorLayout, type TensorSink, type TensorSource } from './tensor-file';
 
 /** The five operands of a particle's step, as tensor files; `velocity: null` is v = 0 (after a restart). */
@@ -66,16 +69,18 @@ export async function psoUpdateTensors(
     const layout = x.layout;
     const names = ['personal best', 'global best', 'global worst', 'velocity'];
     [p, g, gw, v].forEach((s, i) => s && assertSameLayout(layout, s.layout, `${names[i]!} vs position`));
+    // One kernel per call (concurrent updates must not share buffers), sized for the largest tensor.
+    const kernel = createPsoKernel(Math.max(0, ...layout.tensors.map((t) => elementCount(t.shape))));
     const [position, velocity] = await withSinks(format, layout, [out.position, out.velocity], async ([xs, vs]) => {
       let done = 0;
       for (const t of layout.tensors) {
         const n = elementCount(t.shape);
-        const [xt, pt, gt, gwt, vt] = await Promise.all([x.read(t.name), p.read(t.name), g.read(t.name), gw.read(t.name), v ? v.read(t.name) : Promise.resolve(new Float32Array(n))]);
-        const nextX = new Float32Array(n);
-        const nextV = new Float32Array(n);
-        psoStepInto({ position: xt, velocity: vt, personalBest: pt, globalBest: gt, globalWorst: gwt }, weights, stepLength, nextX, nextV);
-        await xs!.write(nextX);
-        await vs!.write(nextV);
+        const b = kernel.buffers(n);
+        if (!v) b.velocity.fill(0);
+        await Promise.all([x.read(t.name, b.position), p.read(t.name, b.personalBest), g.read(t.name, b.globalBest), gw.read(t.name, b.globalWorst), v?.read(t.name, b.velocity)]);
+        kernel.step(n, weights, stepLength);
+        await xs!.write(b.outPosition);
+        await vs!.write(b.outVelocity);
         onTensor(++done, layout.tensors.length);
       }
     });

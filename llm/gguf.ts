@@ -270,21 +270,28 @@ export async function readGgufInfo(path: string): Promise<GgufInfo> {
   }
 }
 
-/** Reads the data of one F32 tensor of `info` (as returned by `readGgufInfo(path)`). */
-export async function readTensorF32(path: string, info: GgufInfo, tensor: GgufTensorInfo): Promise<Float32Array> {
+/**
+ * Reads the data of one F32 tensor of `info` (as returned by `readGgufInfo(path)`): into `out` when given (its
+ * length must be the tensor's element count; the file is read straight into its memory), else a fresh array.
+ */
+export async function readTensorF32(path: string, info: GgufInfo, tensor: GgufTensorInfo, out?: Float32Array): Promise<Float32Array> {
   if (tensor.type !== GGML_TYPE_F32) throw new GgufError(`tensor "${tensor.name}" is ${tensor.typeName}, not F32`);
   const count = tensor.dims.reduce((p, d) => p * d, 1);
-  const out = new Float32Array(count);
-  const bytes = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  if (out !== undefined && out.length !== count) throw new GgufError(`tensor "${tensor.name}" has ${count} elements, the output array ${out.length}`);
+  const values = out ?? new Float32Array(count);
+  const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   const fh = await open(path, 'r');
   try {
-    const { bytesRead } = await fh.read(bytes, 0, bytes.length, info.dataOffset + tensor.offset);
-    if (bytesRead !== bytes.length) throw new GgufError(`tensor "${tensor.name}": short read`);
+    for (let done = 0; done < bytes.length; ) {
+      const { bytesRead } = await fh.read(bytes, done, bytes.length - done, info.dataOffset + tensor.offset + done);
+      if (bytesRead === 0) throw new GgufError(`tensor "${tensor.name}": short read`);
+      done += bytesRead;
+    }
   } finally {
     await fh.close();
   }
   if (endianness() === 'BE') bytes.swap32();
-  return out;
+  return values;
 }
 
 /** A string metadata value, or undefined when absent; throws when present with another type. */
