@@ -10,10 +10,12 @@ import type { DecodedGraph } from './core/dag';
 import { FailureType } from './core/errors';
 import { addUsage, EMPTY_USAGE, type EvaluationRequest, type EvaluationResult, type TaskRef } from './core/evaluation';
 import { deriveRng } from './core/rng';
-import { GraphSwarmSchema } from './core/state';
+import { GraphSwarmSchema, type ModelVersion } from './core/state';
+import { modelsAt } from './core/weight-swarm';
 import { advanceSwarm, createGraphSwarm, initialPositions, initialVelocities, recordScores, type GraphSwarm, type SwarmSettings } from './core/swarm';
 import { progressQuery } from './messages';
-import { cheap, modelActivities } from './proxies';
+import { cheap } from './proxies';
+import { evaluateServed } from './evaluate-served';
 
 export interface RoleStepInput {
   config: SearchConfig;
@@ -21,8 +23,8 @@ export interface RoleStepInput {
   task: TaskRef;
   /** The swarm after the previous iteration; absent for iteration 0. */
   swarm?: GraphSwarm;
-  /** The pool with its current adapter versions; the config's models when absent. */
-  models?: ModelSpec[];
+  /** The current adapter version of every model (weight step); the config's models when absent. */
+  versions?: (ModelVersion | null)[];
 }
 
 export interface RoleStepResult {
@@ -113,11 +115,13 @@ export async function roleStep(input: RoleStepInput): Promise<RoleStepResult> {
 
   const graphs = await cheap.decodeGraphs({ matrices: positions, topP: config.decode.topP, seed: config.seed, iteration });
   const identity = Array.from({ length: n }, (_, i) => i);
-  const { evaluateSystem } = modelActivities(config.evaluation.heartbeatTimeoutSeconds);
+  const models = modelsAt(config.models, input.versions);
   const evaluations = await Promise.all(
     graphs.map(async (graph, particle) => {
-      const result = await evaluateSystem(
-        evaluationRequest(config, input.task, graph, identity, 'dev', { study: config.study, iteration, step: 'role', particle }, input.models),
+      const result = await evaluateServed(
+        config,
+        input.versions,
+        evaluationRequest(config, input.task, graph, identity, 'dev', { study: config.study, iteration, step: 'role', particle }, models),
       );
       done++;
       usage = addUsage(usage, result.usage);

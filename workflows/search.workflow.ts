@@ -27,7 +27,8 @@ import { EMPTY_COUNTERS, SearchStateSchema, STATE_VERSION, type BestSystem, type
 import { patienceExhausted } from './core/swarm';
 import { modelsAt } from './core/weight-swarm';
 import { pauseSignal, resumeSignal, statusQuery, stopUpdate, type ModelStatus, type SearchPhase, type StatusView } from './messages';
-import { cheap, modelActivities, weightActivities } from './proxies';
+import { evaluateServed, republishVersions } from './evaluate-served';
+import { cheap, weightActivities } from './proxies';
 import { evaluationRequest, roleStep, type RoleStepResult } from './role-step.workflow';
 import { weightStep, type WeightStepResult } from './weight-step.workflow';
 
@@ -240,7 +241,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       const role = await executeChild(roleStep, {
         workflowId: currentStep,
         taskQueue: ORCHESTRATOR_TASK_QUEUE,
-        args: [{ config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { models: modelsAt(config.models, weights.versions) } : {}) }],
+        args: [{ config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { versions: weights.versions } : {}) }],
       });
       if (weights === undefined) return { role };
       phase = 'weight-step';
@@ -335,13 +336,10 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   phase = 'final-test';
   const best = state.best;
   // The best system's adapter versions may have been unloaded since: load them again (idempotent).
-  await Promise.all(
-    (best.versions ?? []).map(async (v, i) => {
-      if (v && v.iteration > 0) await weightActs.publishAdapter({ model: config.models[i]!, version: v });
-    }),
-  );
-  const { evaluateSystem } = modelActivities(config.evaluation.heartbeatTimeoutSeconds);
-  const test = await evaluateSystem(
+  await republishVersions(config, best.versions);
+  const test = await evaluateServed(
+    config,
+    best.versions,
     evaluationRequest(
       config,
       { spec: config.task, sha256: state.task.sha256 },

@@ -16,7 +16,8 @@ import { WeightStateSchema, type ModelVersion, type WeightState } from './core/s
 import type { SwarmSettings } from './core/swarm';
 import { applyWeightUpdates, createWeightSwarm, modelsAt, planWeightUpdates, recordWeightScores, velocityPartners, weightGroups, type WeightSwarm } from './core/weight-swarm';
 import { progressQuery } from './messages';
-import { modelActivities, weightActivities } from './proxies';
+import { evaluateServed } from './evaluate-served';
+import { weightActivities } from './proxies';
 import { evaluationRequest, psoSettings } from './role-step.workflow';
 
 export interface WeightStepInput {
@@ -119,10 +120,11 @@ export async function weightStep(input: WeightStepInput): Promise<WeightStepResu
   // 2b: JFK-scores on this iteration's best graph.
   const assignments = drawAssignments(deriveRng(config.seed, 'jfk', iteration), trials, graph.n, n);
   const models = modelsAt(config.models, versions);
-  const { evaluateSystem } = modelActivities(config.evaluation.heartbeatTimeoutSeconds);
   const evaluations = await Promise.all(
     assignments.map(async (assignment, trial) => {
-      const result = await evaluateSystem(
+      const result = await evaluateServed(
+        config,
+        versions,
         evaluationRequest(config, input.task, graph, assignment, 'dev', { study: config.study, iteration, step: 'weight', particle: trial }, models),
       );
       done++;

@@ -99,7 +99,7 @@ describe('e2e: the hs CLI and the Temporal CLI', function () {
     const waited = await hs('start', writeConfig('wait', tinyStudy('cli-wait', fake.baseURL, { maxIterations: 2 })), '--wait');
     assert.equal(waited.code, 0, waited.stderr);
     assert.match(waited.stdout, /iteration \d\/2 .*\| best dev (—|\d\.\d{3}) \| calls \d+ \| cache hits \d+/);
-    assert.match(waited.stdout, /Best system \(iteration \d, particle \d\): dev \d\.\d{4} {2}test \d\.\d{4}/);
+    assert.match(waited.stdout, /Best system \(iteration \d, role step, graph particle \d\): dev \d\.\d{4} {2}test \d\.\d{4}/);
 
     const again = await hs('start', writeConfig('long', tinyStudy('cli-long', fake.baseURL, { maxIterations: 500, patience: 500 })));
     assert.equal(again.code, 0, again.stderr);

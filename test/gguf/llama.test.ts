@@ -10,6 +10,7 @@ import { readBaseLoraTargets, readLoraAdapter, writeLoraAdapter } from '../../ll
 import { createRandomLora } from '../../llm/gguf-lora-random';
 import { tmpDirs } from '../activities/tmp-dir';
 import { randomF32, REAL_BASE } from './fixtures';
+import { until } from '../helpers/wait';
 import type * as NodeLlamaCppModule from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 
 type NodeLlamaCpp = typeof NodeLlamaCppModule;
@@ -158,6 +159,8 @@ describe('llm/gguf on the real base model (SmolLM2-135M-Instruct Q4_1) and llama
     const loadFails = async (filePath: string, reason: RegExp): Promise<void> => {
       llamaErrors.length = 0;
       await assert.rejects(model.createContext({ contextSize: 256, threads: 1, lora: { adapters: [{ filePath }] } }), /Failed to initialize LoRA adapter/);
+      // llama.cpp's log lines reach the JS logger asynchronously: under load, after the rejection.
+      await until(`llama.cpp to log ${String(reason)}`, () => llamaErrors.some((m) => reason.test(m)), { timeoutMs: 5_000, intervalMs: 20 }).catch(() => undefined);
       assert.ok(llamaErrors.some((m) => reason.test(m)), llamaErrors.join('\n'));
     };
     await loadFails(transposed, /blk\.0\.attn_k\.weight' has incorrect shape/);

@@ -33,6 +33,10 @@ export interface FakeVllm extends FakeOpenAi {
   /** Every load / unload request, in order. */
   loads: { name: string; path: string; base: string | undefined }[];
   unloads: string[];
+  /** Called after every successful load (e.g. to simulate a restart at a chosen moment). */
+  onLoad: ((name: string) => void) | undefined;
+  /** Forgets every adapter loaded at run time, as a restarted vLLM does; returns how many. */
+  forgetLoaded(): number;
 }
 
 /** Skill of the adapter at `file` (a GGUF file or a PEFT directory). */
@@ -63,7 +67,13 @@ export async function startFakeVllm(options: { answers: ReadonlyMap<string, stri
   const unloads: string[] = [];
   for (const [name, file] of Object.entries(options.initial ?? {})) loaded.set(name, { path: file, base: undefined, skill: await adapterSkill(file) });
 
+  const preloaded = new Set(Object.keys(options.initial ?? {}));
   const fake = await startFakeOpenAi({
+    // vLLM answers 404 for a model name it does not serve; names without "@" stay open for fixed models.
+    fail: (req) =>
+      req.model.includes('@') && !loaded.has(req.model)
+        ? { status: 404, body: { object: 'error', message: `The model \`${req.model}\` does not exist.`, type: 'NotFoundError', code: 404 } }
+        : undefined,
     respond: (req) => {
       const adapter = loaded.get(req.model);
       if (adapter === undefined) return defaultAnswer(req.model, req.prompt);
@@ -81,6 +91,7 @@ export async function startFakeVllm(options: { answers: ReadonlyMap<string, stri
         loads.push({ name: b.lora_name, path: b.lora_path, base: b.base_model_name });
         if (loaded.has(b.lora_name)) return { status: 400, body: { error: { message: `The lora adapter '${b.lora_name}' has already been loaded.` } } };
         loaded.set(b.lora_name, { path: b.lora_path, base: b.base_model_name, skill: await adapterSkill(b.lora_path) });
+        vllm.onLoad?.(b.lora_name);
         return { status: 200, body: `Success: LoRA adapter '${b.lora_name}' added successfully.` };
       },
       'POST /v1/unload_lora_adapter': (body) => {
@@ -91,5 +102,16 @@ export async function startFakeVllm(options: { answers: ReadonlyMap<string, stri
       },
     },
   });
-  return Object.assign(fake, { loaded, loads, unloads });
+  const vllm: FakeVllm = Object.assign(fake, {
+    loaded,
+    loads,
+    unloads,
+    onLoad: undefined as FakeVllm['onLoad'],
+    forgetLoaded: () => {
+      const runtime = [...loaded.keys()].filter((name) => !preloaded.has(name));
+      runtime.forEach((name) => loaded.delete(name));
+      return runtime.length;
+    },
+  });
+  return vllm;
 }

@@ -132,4 +132,26 @@ describe('joint search: role and weight steps (real local Temporal server, fake 
     const strip = (r: SearchReport) => ({ ...r, study: '', runs: 0, counters: null, best: { ...r.best, transcripts: null } });
     assert.deepEqual(strip(chained), strip(first));
   });
+
+  it('loads the adapter versions again when the endpoint lost them (restart) and ends as if nothing happened', async () => {
+    const reference = await runStudy(jointStudy('joint-restart-ref'));
+    fake.forgetLoaded();
+    const before = fake.loads.length;
+    let versionLoads = 0;
+    let forgotten = 0;
+    fake.onLoad = (name) => {
+      // Right after the 4 versions of iteration 1 are loaded, the endpoint "restarts" and forgets them.
+      if (name.includes('@') && ++versionLoads === 4) {
+        forgotten = fake.forgetLoaded();
+        fake.onLoad = undefined;
+      }
+    };
+    const report = await runStudy(jointStudy('joint-restart'));
+    assert.equal(forgotten, 4);
+    const loads = fake.loads.slice(before).map((l) => l.name);
+    const reloaded = loads.filter((name, i) => loads.indexOf(name) !== i);
+    assert.ok(reloaded.length >= 4, `the lost versions were loaded again (${loads.join(', ')})`);
+    const strip = (r: SearchReport) => ({ ...r, study: '', counters: null, best: { ...r.best, transcripts: null } });
+    assert.deepEqual(strip(report), strip(reference));
+  });
 });
