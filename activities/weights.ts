@@ -8,6 +8,7 @@
  * leaves at most scratch garbage; the retried activity recomputes the same bytes (the update is deterministic).
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { randomUUID } from 'node:crypto';
 import { cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { weightsFormat, weightsSuffix, type AdapterFormatName } from '../adapters/formats';
@@ -99,7 +100,8 @@ export function createWeightActivities(deps: WeightDeps) {
   };
 
   return {
-    /** The initial adapter of a model (config `adapter.path`) as version 0, stored in the blob store. */
+    /** The initial adapter of a model (config `adapter.path`) as version 0, stored in the blob store; it is
+     * served as `<id>@<sha12>` once published, like every later version. */
     importAdapter: async (input: { model: ModelSpec }): Promise<ModelVersion> => {
       const { model } = input;
       const adapter = requireAdapter(model);
@@ -133,16 +135,17 @@ export function createWeightActivities(deps: WeightDeps) {
           message: `${label} has sha256 ${sha256}, but models[].adapterSha256 pins ${model.adapterSha256}: the file changed since the config was written`,
         });
       }
-      return { served: model.model, sha256, key, ...(configKey === undefined ? {} : { configKey }), iteration: 0 };
+      return { served: servedName(model, sha256), sha256, key, ...(configKey === undefined ? {} : { configKey }), iteration: 0 };
     },
 
     /** Starting velocity v = x_partner − x (zeros without a partner), stored in the blob store. */
     initialVelocity: async (input: { format: AdapterFormatName; position: string; partner: string | null }): Promise<{ velocity: string }> => {
       const format = weightsFormat(input.format);
+      const hooks = currentActivityHooks();
       try {
         const x = await blobs.filePath(input.position);
         const j = input.partner === null ? null : await blobs.filePath(input.partner);
-        const velocity = await produce(weightsSuffix(input.format), (out) => velocityTowards(format, x, j, out));
+        const velocity = await produce(weightsSuffix(input.format), (out) => velocityTowards(format, x, j, out, (done, total) => hooks.heartbeat({ done, total })));
         return { velocity };
       } catch (error) {
         throw adapterFailure('initial velocity', error);
@@ -182,7 +185,7 @@ export function createWeightActivities(deps: WeightDeps) {
       const target = path.join(dir, adapter.format === 'gguf' ? `${version.sha256}.gguf` : version.sha256);
       if (!(await exists(target))) {
         const source = await blobs.filePath(version.key);
-        const temp = path.join(dir, `.${version.sha256}.${process.pid}.${Date.now()}.tmp`);
+        const temp = path.join(dir, `.${version.sha256}.${randomUUID()}.tmp`);
         await mkdir(dir, { recursive: true });
         try {
           if (adapter.format === 'gguf') {

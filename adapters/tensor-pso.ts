@@ -90,13 +90,21 @@ export async function psoUpdateTensors(
   }
 }
 
-/** The starting velocity v_i = x_j − x_i (`search.py` L109-120), or zeros when `partner` is null. */
-export async function velocityTowards(format: TensorFileFormat, position: string, partner: string | null, out: string): Promise<WrittenFile> {
+/** The starting velocity v_i = x_j − x_i (`search.py` L109-120), or zeros when `partner` is null.
+ * `onTensor(i, n)` is called after each tensor (heartbeats). */
+export async function velocityTowards(
+  format: TensorFileFormat,
+  position: string,
+  partner: string | null,
+  out: string,
+  onTensor: (done: number, total: number) => void = () => undefined,
+): Promise<WrittenFile> {
   const sources = await openAll(format, partner === null ? [position] : [position, partner]);
   try {
     const [x, j] = sources as [TensorSource, TensorSource | undefined];
     if (j) assertSameLayout(x.layout, j.layout, 'partner vs position');
     const [written] = await withSinks(format, x.layout, [out], async ([sink]) => {
+      let done = 0;
       for (const t of x.layout.tensors) {
         const xt = await x.read(t.name);
         if (j) {
@@ -106,6 +114,7 @@ export async function velocityTowards(format: TensorFileFormat, position: string
           xt.fill(0);
         }
         await sink!.write(xt);
+        onTensor(++done, x.layout.tensors.length);
       }
     });
     return written!;

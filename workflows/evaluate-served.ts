@@ -18,9 +18,9 @@ function isModelNotFound(error: unknown): boolean {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === FailureType.ModelNotFound;
 }
 
-/** Loads every version the weight step made (iteration ≥ 1) into its endpoint again; already loaded ones are fine. */
+/** Loads every adapter version into its endpoint again; already loaded ones are fine. */
 export async function republishVersions(config: SearchConfig, versions: Versions): Promise<number> {
-  const made = (versions ?? []).flatMap((v, i) => (v && v.iteration > 0 ? [{ model: config.models[i]!, version: v }] : []));
+  const made = (versions ?? []).flatMap((v, i) => (v ? [{ model: config.models[i]!, version: v }] : []));
   const { publishAdapter } = weightActivities(config.evaluation.heartbeatTimeoutSeconds);
   await Promise.all(made.map((m) => publishAdapter(m)));
   return made.length;

@@ -31,12 +31,30 @@ export function modelActivities(heartbeatTimeoutSeconds: number): Pick<Activitie
 
 type WeightActivities = Pick<Activities, 'importAdapter' | 'initialVelocity' | 'updateAdapter' | 'publishAdapter' | 'unloadAdapters'>;
 
-/** Activities on adapter tensors (`hs-weights`): import, PSO update (heartbeats per tensor), publish, unload. */
+/**
+ * Activities on adapters (`hs-weights`). The tensor passes (`initialVelocity`, `updateAdapter`) heartbeat after
+ * every tensor, so a dead weights worker is noticed after `heartbeatTimeoutSeconds`; importing, publishing and
+ * unloading (a file copy and one HTTP call each) run under a plain start-to-close timeout.
+ */
 export function weightActivities(heartbeatTimeoutSeconds: number): WeightActivities {
-  return proxyActivities<WeightActivities>({
+  const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes } as const;
+  const tensors = proxyActivities<Pick<WeightActivities, 'initialVelocity' | 'updateAdapter'>>({
     taskQueue: WEIGHTS_TASK_QUEUE,
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: `${heartbeatTimeoutSeconds} seconds`,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes },
+    retry,
   });
+  const files = proxyActivities<Pick<WeightActivities, 'importAdapter' | 'publishAdapter' | 'unloadAdapters'>>({
+    taskQueue: WEIGHTS_TASK_QUEUE,
+    startToCloseTimeout: '30 minutes',
+    retry,
+  });
+  // Proxies have no enumerable properties: pick each activity by name.
+  return {
+    initialVelocity: tensors.initialVelocity,
+    updateAdapter: tensors.updateAdapter,
+    importAdapter: files.importAdapter,
+    publishAdapter: files.publishAdapter,
+    unloadAdapters: files.unloadAdapters,
+  };
 }

@@ -274,19 +274,28 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   if (state === undefined) {
     const fingerprint = await cheap.loadTask(config.task);
     if (withWeights) {
-      // §1.1 step 2: the initial adapters become version 0 of every model particle.
-      const versions = await Promise.all(config.models.map(async (model) => (model.adapter === undefined ? null : await weightActs.importAdapter({ model }))));
+      // §1.1 step 2: the initial adapters become version 0 of every model particle, published under their own
+      // name (so what is evaluated is exactly what the PSO moves, and hot-loading is proven before any cost).
+      const versions = await Promise.all(
+        config.models.map(async (model) => {
+          if (model.adapter === undefined) return null;
+          const version = await weightActs.importAdapter({ model });
+          await weightActs.publishAdapter({ model, version });
+          return version;
+        }),
+      );
       initialWeights = { swarms: [], versions, jfk: [] };
     }
     const step = await runIteration(0, { spec: config.task, sha256: fingerprint.sha256 }, undefined, initialWeights);
-    const roleBest = bestAfterRole(undefined, step.role, initialWeights?.versions);
     state = {
       version: STATE_VERSION,
       iteration: 0,
       task: fingerprint,
       swarm: step.role.swarm,
       ...(step.weight ? { weights: step.weight.weights } : {}),
-      best: step.weight ? bestAfterWeight(roleBest, step.weight, step.role) : roleBest,
+      // "all time best dev, graph side only in initialization" (`search.py`): the initial JFK assignments score
+      // the models but do not compete for the all-time best.
+      best: bestAfterRole(undefined, step.role, initialWeights?.versions),
       summaries: [summaryOf(step.role, step.weight)],
       counters: countersAfter(EMPTY_COUNTERS, [...step.role.evaluations, ...(step.weight?.evaluations ?? [])]),
       paused,

@@ -5,7 +5,7 @@
  * publish the new versions to their endpoints, JFK-score them on this iteration's best graph (§6, §10.6), and
  * update personal/global best and global worst per weight swarm.
  */
-import { ApplicationFailure, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, log, setHandler } from '@temporalio/workflow';
 import { parseSearchConfig, type ModelSpec, type SearchConfig } from './core/config';
 import type { DecodedGraph } from './core/dag';
 import { FailureType } from './core/errors';
@@ -58,7 +58,9 @@ export async function weightStep(input: WeightStepInput): Promise<WeightStepResu
   if (!parsed.ok) throw ApplicationFailure.nonRetryable('weightStep received an invalid config', FailureType.InvalidSearchConfig, parsed.problems);
   const config = parsed.config;
   const { iteration, graph } = input;
-  const state = WeightStateSchema.parse(input.weights);
+  const parsedState = WeightStateSchema.safeParse(input.weights);
+  if (!parsedState.success) throw ApplicationFailure.nonRetryable(`weightStep ${input.iteration} received an invalid weight state`, FailureType.InvalidSearchConfig, parsedState.error.issues);
+  const state = parsedState.data;
   const trials = config.weightStep.assignments;
   const n = config.models.length;
   const act = weightActivities(config.evaluation.heartbeatTimeoutSeconds);
@@ -153,9 +155,18 @@ export async function weightStep(input: WeightStepInput): Promise<WeightStepResu
     swarms = swarms.map((swarm) => recordWeightScores(swarm, scores));
   }
 
-  // Versions this step replaced are no longer served (the initial ones belong to the user and stay).
-  const retired = state.versions.flatMap((old, model) => (old && old.iteration > 0 && old.served !== versions[model]?.served ? [{ model, served: old.served }] : []));
-  await Promise.all(retired.map(({ model, served }) => act.unloadAdapters({ model: config.models[model]!, names: [served] })));
+  // Versions this step replaced are no longer served. Best effort: unloading only frees endpoint memory, so a
+  // failure is logged, never fatal (a version needed again is re-published: final test, 404 after a restart).
+  const retired = state.versions.flatMap((old, model) => (old && old.served !== versions[model]?.served ? [{ model, served: old.served }] : []));
+  await Promise.all(
+    retired.map(async ({ model, served }) => {
+      try {
+        await act.unloadAdapters({ model: config.models[model]!, names: [served] });
+      } catch (error) {
+        log.warn('could not unload a retired adapter version', { model: config.models[model]!.id, served, error: error instanceof Error ? error.message : String(error) });
+      }
+    }),
+  );
 
   return { iteration, weights: { swarms, versions, jfk: scores }, assignments, evaluations, jfk: outcome.scores, bestTrial: outcome.bestTrial };
 }

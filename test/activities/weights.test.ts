@@ -1,6 +1,6 @@
 /**
  * The weight-step activities on a real temporary blob store, with a fake AdapterEndpoint recording calls;
- * the HTTP AdapterEndpoint against a scripted node:http server and against the embedded `hs llm serve`.
+ * the HTTP AdapterEndpoint against a scripted node:http server (the embedded `hs llm serve`: test/llm).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -19,14 +19,12 @@ import { BlobCorruptError, createFsBlobStore, type BlobStore } from '../../activ
 import { ModelCallError } from '../../activities/llm-client';
 import { createWeightActivities, type WeightDeps } from '../../activities/weights';
 import { LlmError } from '../../llm/errors';
-import { createRandomLora } from '../../llm/gguf-lora-random';
 import { writeLoraAdapter } from '../../llm/gguf-lora';
 import { ModelSpecSchema, type ModelSpec } from '../../workflows/core/config';
 import { psoWeights } from '../../workflows/core/pso';
 import { createRng } from '../../workflows/core/rng';
 import type { ModelVersion } from '../../workflows/core/state';
 import type { WeightUpdatePlan } from '../../workflows/core/weight-swarm';
-import { SMOLLM2, startTestLlmServer, type TestLlmServer } from '../llm/real-server';
 import { tmpDirs } from './tmp-dir';
 
 // ------------------------------------------------------------------------------------------------- fixtures
@@ -165,13 +163,13 @@ describe('activities/weights', () => {
   }
 
   describe('importAdapter', () => {
-    it('GGUF: key = sha256 of the file, served = the config model name, iteration 0, no configKey', async () => {
+    it('GGUF: key = sha256 of the file, served = <id>@<sha12>, iteration 0, no configKey', async () => {
       const w = await world();
       const file = path.join(w.dataRoot, 'adapters', 'a.gguf');
       await writeGgufAdapter(file, 1);
       const hex = await sha256File(file);
       const version = await w.acts.importAdapter({ model: modelSpec('a', { path: 'adapters/a.gguf', format: 'gguf' }) });
-      assert.deepEqual(version, { served: 'a-served', sha256: hex, key: `sha256:${hex}`, iteration: 0 });
+      assert.deepEqual(version, { served: `a@${hex.slice(0, 12)}`, sha256: hex, key: `sha256:${hex}`, iteration: 0 });
       assert.ok(!('configKey' in version));
       const stored = await createFsBlobStore(w.storeDir).filePath(version.key);
       assert.deepEqual(await readFile(stored), await readFile(file), 'the blob holds the adapter bytes');
@@ -184,7 +182,7 @@ describe('activities/weights', () => {
       const version = await w.acts.importAdapter({ model: modelSpec('p', { path: 'peft-a', format: 'peft' }) });
       assert.equal(version.key, `sha256:${hex}`);
       assert.equal(version.sha256, hex);
-      assert.equal(version.served, 'p-served');
+      assert.equal(version.served, `p@${hex.slice(0, 12)}`);
       assert.equal(version.iteration, 0);
       assert.ok(version.configKey !== undefined && version.configKey !== version.key);
       assert.deepEqual(await w.blobs.getJson(version.configKey), PEFT_CONFIG);
@@ -667,41 +665,5 @@ describe('activities/adapter-endpoint (HTTP)', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     await rejectsCall(noKey.unload(spec({ baseURL: `http://127.0.0.1:${port}/v1` }), request.name), 'ModelInvocationError.Network');
-  });
-});
-
-// ------------------------------------------------------------------------------------------------- real server
-
-describe('weight activities against the embedded hs llm serve (real SmolLM2)', function () {
-  this.timeout(120_000);
-  const dirs = tmpDirs('weights-real');
-  let t: TestLlmServer;
-  before(async () => {
-    t = await startTestLlmServer();
-  });
-  after(async () => {
-    await t?.stop();
-    await dirs.cleanup();
-  });
-
-  it('publishes, republishes (already loaded), unloads, and unloads again (absent ⇒ 0)', async () => {
-    const root = await dirs.make();
-    await createRandomLora(SMOLLM2, path.join(root, 'expert.gguf'), { rank: 4, seed: 3 });
-    const acts = createWeightActivities({
-      blobs: createFsBlobStore(path.join(root, 'store')),
-      adapterEndpoint: createHttpAdapterEndpoint({ apiKey: () => undefined }),
-      dataRoot: root,
-      exportDir: t.adapterRoot,
-    });
-    const model = ModelSpecSchema.parse({ id: 'expert', baseURL: t.server.baseURL, model: 'smollm2', adapter: { path: 'expert.gguf', format: 'gguf', base: 'smollm2' } });
-    const version = await acts.importAdapter({ model });
-    const { served } = await acts.publishAdapter({ model, version });
-    assert.equal(served, `expert@${version.sha256.slice(0, 12)}`);
-    assert.ok((await t.client.models.list()).data.some((m) => m.id === served), 'the version is served');
-    assert.deepEqual(await acts.publishAdapter({ model, version }), { served });
-    assert.deepEqual(await acts.unloadAdapters({ model, names: [served] }), { unloaded: 1 });
-    assert.ok(!(await t.client.models.list()).data.some((m) => m.id === served), 'the version is gone');
-    // Unloading a version the server does not have (e.g. after a restart of the server) is not an error.
-    assert.deepEqual(await acts.unloadAdapters({ model, names: [served] }), { unloaded: 0 });
   });
 });

@@ -6,7 +6,7 @@
  * (atomic writes, hashes verified on read), and the interrupted files must never have become blobs.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -21,28 +21,10 @@ import { answerKey, writeGgufAdapter } from '../helpers/adapters';
 import { meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm';
 import { TINY_TASK } from '../helpers/study';
 import { tempDir } from '../helpers/temporal';
-import { until as waitUntil } from '../helpers/wait';
+import { WorkerProcesses } from '../helpers/worker-processes';
 
-const REPO = path.resolve(__dirname, '../..');
 /** 8·WIDTH float32 per adapter: 16 MiB files, so an update takes long enough to be killed in the middle. */
 const WIDTH = 1 << 19;
-
-/** Set when a worker process dies on its own: waits fail at once instead of timing out. */
-let workerCrash: string | undefined;
-const until = (what: string, predicate: () => boolean | Promise<boolean>, options: { timeoutMs: number; intervalMs: number }): Promise<void> =>
-  waitUntil(what, predicate, { ...options, abort: () => workerCrash });
-
-async function resultOrCrash<T>(result: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const crashed = new Promise<never>((_, reject) => {
-    timer = setInterval(() => workerCrash !== undefined && reject(new Error(workerCrash)), 100);
-  });
-  try {
-    return await Promise.race([result, crashed]);
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
@@ -59,33 +41,11 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
   let fake: FakeVllm;
   let connection: Connection;
   let client: Client;
-  const workers: ChildProcess[] = [];
+  const workers = new WorkerProcesses(() => address);
   const adapters = tempDir('kw-adapters');
   const ids = ['alpha', 'beta', 'gamma'] as const;
-
-  const spawnWorker = (home: string, queues: string): ChildProcess => {
-    const child = spawn(process.execPath, [path.join(REPO, 'bin/hs.js'), 'worker', '--queues', queues], {
-      cwd: REPO,
-      env: { ...process.env, TEMPORAL_ADDRESS: address, HS_HOME: home, HS_DATA_ROOT: REPO },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-      if (process.env.HS_TEST_VERBOSE) process.stderr.write(chunk);
-    });
-    child.once('exit', (code, signal) => {
-      if (signal === null && code !== 0) workerCrash = `worker (${queues}) exited with code ${code}:\n${stderr}`;
-    });
-    workers.push(child);
-    return child;
-  };
-  const stop = async (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
-  };
+  const spawnWorker = (home: string, queues: string): ChildProcess => workers.spawn(home, queues);
+  const stop = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => workers.stop(child, signal);
 
   before(async () => {
     await Promise.all(ids.map((id, i) => writeGgufAdapter(path.join(adapters, `${id}.gguf`), meanForSkill(0.2 + 0.3 * i), 10 + i, WIDTH)));
@@ -99,7 +59,7 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
     client = new Client({ connection });
   });
   after(async () => {
-    await Promise.all(workers.map((w) => stop(w, 'SIGKILL')));
+    await workers.stopAll();
     await connection?.close();
     await fake?.close();
     server?.kill('SIGTERM');
@@ -122,7 +82,7 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
     // 1. Reference run with its own store.
     const refHome = tempDir('kw-ref');
     const refWorkers = [spawnWorker(refHome, 'hs,hs-llm'), spawnWorker(refHome, 'hs-weights')];
-    const expected = await resultOrCrash((await run('kw-reference')).result() as Promise<SearchReport>);
+    const expected = await workers.resultOrCrash((await run('kw-reference')).result() as Promise<SearchReport>);
     await Promise.all(refWorkers.map((w) => stop(w, 'SIGTERM')));
 
     // 2. Same study; kill -9 the weights worker while it writes the iteration-1 adapters.
@@ -132,17 +92,17 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
     const weightsWorker = spawnWorker(home, 'hs-weights');
     const handle = await run('kw-killed');
     const weightStep1 = weightStepWorkflowId('kw-killed', 1);
-    await until('the weight step of iteration 1', async () => (await handle.query(statusQuery)).currentStep === weightStep1, { timeoutMs: 120_000, intervalMs: 10 });
+    await workers.until('the weight step of iteration 1', async () => (await handle.query(statusQuery)).currentStep === weightStep1, { timeoutMs: 120_000, intervalMs: 10 });
     const seenBefore = new Set(filesUnder(scratch));
-    await until('an adapter being written', () => filesUnder(scratch).some((f) => !seenBefore.has(f)), { timeoutMs: 60_000, intervalMs: 1 });
+    await workers.until('an adapter being written', () => filesUnder(scratch).some((f) => !seenBefore.has(f)), { timeoutMs: 60_000, intervalMs: 1 });
     await stop(weightsWorker, 'SIGKILL');
     const killedAt = Date.now();
     const partial = filesUnder(scratch).filter((f) => !seenBefore.has(f));
     const loadsAtKill = fake.loads.length;
     spawnWorker(home, 'hs-weights');
-    await until('a new adapter version published', () => fake.loads.length > loadsAtKill, { timeoutMs: 120_000, intervalMs: 20 });
+    await workers.until('a new adapter version published', () => fake.loads.length > loadsAtKill, { timeoutMs: 120_000, intervalMs: 20 });
     const recoverySeconds = (Date.now() - killedAt) / 1000;
-    const actual = await resultOrCrash(handle.result() as Promise<SearchReport>);
+    const actual = await workers.resultOrCrash(handle.result() as Promise<SearchReport>);
     console.log(`      kill -9 of the weights worker with ${partial.length} adapter file(s) half-written; recovered in ${recoverySeconds.toFixed(1)} s`);
     assert.ok(partial.length > 0, 'the kill happened while adapter files were being written');
 

@@ -4,7 +4,7 @@
  * uninterrupted run with the same seed — and that completed model calls were not sent again.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, spawnDevServer, waitForServer } from '../../scripts/dev-server';
@@ -13,25 +13,7 @@ import type { SearchReport } from '../../workflows/search.workflow';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
 import { tempDir } from '../helpers/temporal';
-import { until as waitUntil } from '../helpers/wait';
-
-const REPO = path.resolve(__dirname, '../..');
-
-/** Set when a worker process dies on its own: waits then fail at once instead of timing out. */
-let workerCrash: string | undefined;
-const until = (what: string, predicate: () => boolean): Promise<void> => waitUntil(what, predicate, { timeoutMs: 120_000, intervalMs: 20, abort: () => workerCrash });
-
-async function resultOrCrash<T>(result: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const crashed = new Promise<never>((_, reject) => {
-    timer = setInterval(() => workerCrash !== undefined && reject(new Error(workerCrash)), 100);
-  });
-  try {
-    return await Promise.race([result, crashed]);
-  } finally {
-    clearInterval(timer);
-  }
-}
+import { WorkerProcesses } from '../helpers/worker-processes';
 
 describe('e2e: kill -9 the worker mid-iteration', function () {
   this.timeout(600_000);
@@ -40,31 +22,11 @@ describe('e2e: kill -9 the worker mid-iteration', function () {
   let fake: FakeOpenAi;
   let connection: Connection;
   let client: Client;
-  const workers: ChildProcess[] = [];
-
-  const spawnWorker = (home: string): ChildProcess => {
-    const child = spawn(process.execPath, [path.join(REPO, 'bin/hs.js'), 'worker'], {
-      cwd: REPO,
-      env: { ...process.env, TEMPORAL_ADDRESS: address, HS_HOME: home, HS_DATA_ROOT: REPO },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-4000);
-      if (process.env.HS_TEST_VERBOSE) process.stderr.write(chunk);
-    });
-    child.once('exit', (code, signal) => {
-      if (signal === null && code !== 0) workerCrash = `worker exited with code ${code}:\n${stderr}`;
-    });
-    workers.push(child);
-    return child;
-  };
-  const stopWorker = async (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill(signal);
-    await exited;
-  };
+  const workers = new WorkerProcesses(() => address);
+  const spawnWorker = (home: string): ChildProcess => workers.spawn(home);
+  const stopWorker = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => workers.stop(child, signal);
+  const until = (what: string, predicate: () => boolean): Promise<void> => workers.until(what, predicate);
+  const resultOrCrash = <T>(result: Promise<T>): Promise<T> => workers.resultOrCrash(result);
 
   before(async () => {
     const dir = tempDir('e2e');
@@ -78,7 +40,7 @@ describe('e2e: kill -9 the worker mid-iteration', function () {
   });
 
   after(async () => {
-    await Promise.all(workers.map((w) => stopWorker(w, 'SIGKILL')));
+    await workers.stopAll();
     await connection?.close();
     await fake?.close();
     server?.kill('SIGTERM');

@@ -189,6 +189,21 @@ describe('core/config', () => {
       hasProblem(problems({ ...withAdapters(), weightStep: { assignments: 0 } }), 'weightStep.assignments');
       hasProblem(problems({ ...withAdapters(), weightStep: { pso: { particles: 3 } } }), 'weightStep.pso.particles', /unknown key/);
     });
+
+    it('models sharing a base must share an adapter format (they form one swarm)', () => {
+      const config = withAdapters();
+      (config.models as { adapter: Record<string, unknown> }[])[1]!.adapter.format = 'peft';
+      hasProblem(problems(config), 'models[1].adapter.format', /base "smollm2".*models\[0\] is "gguf"/);
+      (config.models as { adapter: Record<string, unknown> }[])[1]!.adapter.base = 'other-base';
+      ok(config);
+    });
+
+    it('PSO coefficients whose normalisation C would be 0 are rejected for either swarm', () => {
+      const zero = { inertia: 0, cognitive: 0, social: 0, repel: 0.05, repelEnabled: false };
+      hasProblem(problems({ ...minimal(), roleStep: zero }), 'roleStep', /must be > 0/);
+      hasProblem(problems({ ...withAdapters(), weightStep: { pso: zero } }), 'weightStep.pso', /must be > 0/);
+      ok({ ...minimal(), roleStep: { ...zero, repelEnabled: true } });
+    });
   });
 
   it('formatPath', () => {

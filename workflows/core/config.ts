@@ -165,6 +165,15 @@ export const SearchConfigSchema = z
     evaluation: EvaluationSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
+    // C = w_v + w_p + w_g + w_w must be able to be > 0 (pso.ts psoWeights divides by it).
+    const psoBlocks: [string[], PsoSettings][] = [[['roleStep'], config.roleStep]];
+    if (config.weightStep.pso) psoBlocks.push([['weightStep', 'pso'], config.weightStep.pso]);
+    for (const [path, pso] of psoBlocks) {
+      if (pso.inertia + pso.cognitive + pso.social + (pso.repelEnabled ? pso.repel : 0) <= 0) {
+        ctx.addIssue({ code: 'custom', path, message: 'inertia + cognitive + social (+ repel when repelEnabled) must be > 0: the PSO update divides by their sum' });
+      }
+    }
+    const formats = new Map<string, { format: string; index: number }>();
     const seen = new Map<string, number>();
     config.models.forEach((m, i) => {
       const first = seen.get(m.id);
@@ -172,6 +181,17 @@ export const SearchConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['models', i, 'id'], message: `duplicate model id "${m.id}" (also models[${first}])` });
       }
       seen.set(m.id, i);
+      if (m.adapter !== undefined) {
+        const first = formats.get(m.adapter.base);
+        if (first !== undefined && first.format !== m.adapter.format) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', i, 'adapter', 'format'],
+            message: `models sharing the base "${m.adapter.base}" form one weight swarm and must share an adapter format (models[${first.index}] is "${first.format}")`,
+          });
+        }
+        if (first === undefined) formats.set(m.adapter.base, { format: m.adapter.format, index: i });
+      }
       if (config.weightStep.enabled && m.adapter?.hotLoad === 'none') {
         ctx.addIssue({
           code: 'custom',

@@ -9,51 +9,42 @@ export const STATE_VERSION = 1;
 
 const MatrixSchema = z.array(z.array(z.number()));
 
-export const GraphParticleSchema = z.strictObject({
-  position: MatrixSchema,
-  velocity: MatrixSchema,
-  personalBest: MatrixSchema,
-  personalBestScore: z.number(),
-  history: z.array(z.number()),
-  restartCooldown: z.int().min(0),
-});
+/** The JSON shape of `Swarm<P>` (core/swarm.ts) for positions described by `position`. */
+function swarmFields<P extends z.ZodType>(position: P) {
+  const particle = z.strictObject({
+    position,
+    velocity: position,
+    personalBest: position,
+    personalBestScore: z.number(),
+    history: z.array(z.number()),
+    restartCooldown: z.int().min(0),
+  });
+  return {
+    particles: z.array(particle).min(1),
+    globalBest: position,
+    globalBestScore: z.number(),
+    globalBestHistory: z.array(z.number()).min(1),
+    globalWorst: position,
+    globalWorstScore: z.number(),
+  };
+}
 
-export const GraphSwarmSchema = z.strictObject({
-  particles: z.array(GraphParticleSchema).min(1),
-  globalBest: MatrixSchema,
-  globalBestScore: z.number(),
-  globalBestHistory: z.array(z.number()).min(1),
-  globalWorst: MatrixSchema,
-  globalWorstScore: z.number(),
-});
+/** The graph swarm: positions are adjacency matrices. */
+export const GraphSwarmSchema = z.strictObject(swarmFields(MatrixSchema));
 
 const BlobKey = z.string().regex(/^sha256:[0-9a-f]{64}$/);
-
-export const WeightParticleSchema = z.strictObject({
-  position: BlobKey,
-  velocity: BlobKey,
-  personalBest: BlobKey,
-  personalBestScore: z.number(),
-  history: z.array(z.number()),
-  restartCooldown: z.int().min(0),
-});
 
 /** One weight swarm (one per base model): positions are blob keys of adapter weights. */
 export const WeightSwarmSchema = z.strictObject({
   base: z.string(),
   /** Pool index of every particle. */
   models: z.array(z.int().min(0)).min(1),
-  particles: z.array(WeightParticleSchema).min(1),
-  globalBest: BlobKey,
-  globalBestScore: z.number(),
-  globalBestHistory: z.array(z.number()).min(1),
-  globalWorst: BlobKey,
-  globalWorstScore: z.number(),
+  ...swarmFields(BlobKey),
 });
 
 /** One version of a model's adapter, as published to its endpoint. */
 export const ModelVersionSchema = z.strictObject({
-  /** The model name to request: the config's `model` for the initial adapter, `<id>@<sha12>` afterwards. */
+  /** The model name to request: `<id>@<sha12>`. */
   served: z.string().min(1),
   /** sha256 of the adapter weights file (GGUF file / adapter_model.safetensors); keys the call cache. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),

@@ -1,0 +1,68 @@
+/**
+ * Worker processes (`hs worker`) for process-level tests: spawned against a given Temporal address and
+ * `HS_HOME`, killed with any signal, and watched — a worker that exits on its own (non-zero, no signal) makes
+ * every pending wait fail at once with its stderr instead of timing out.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { until } from './wait';
+
+const REPO = path.resolve(__dirname, '../..');
+
+export class WorkerProcesses {
+  private readonly children: ChildProcess[] = [];
+  /** Why a worker died on its own, if one did. */
+  crash: string | undefined;
+
+  constructor(private readonly address: () => string) {}
+
+  /** Starts `hs worker` (all queues, or `queues` such as "hs-weights"). */
+  spawn(home: string, queues?: string): ChildProcess {
+    const args = [path.join(REPO, 'bin/hs.js'), 'worker', ...(queues === undefined ? [] : ['--queues', queues])];
+    const child = spawn(process.execPath, args, {
+      cwd: REPO,
+      env: { ...process.env, TEMPORAL_ADDRESS: this.address(), HS_HOME: home, HS_DATA_ROOT: REPO },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+      if (process.env.HS_TEST_VERBOSE) process.stderr.write(chunk);
+    });
+    child.once('exit', (code, signal) => {
+      if (signal === null && code !== 0) this.crash = `worker (${queues ?? 'all queues'}) exited with code ${code}:\n${stderr}`;
+    });
+    this.children.push(child);
+    return child;
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.children.map((c) => this.stop(c, 'SIGKILL')));
+  }
+
+  /** `until`, failing at once if a worker crashed. */
+  until(what: string, predicate: () => boolean | Promise<boolean>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<void> {
+    return until(what, predicate, { timeoutMs: 120_000, intervalMs: 20, ...options, abort: () => this.crash });
+  }
+
+  /** `result`, or the crash of a worker if one happens first. */
+  async resultOrCrash<T>(result: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const crashed = new Promise<never>((_, reject) => {
+      timer = setInterval(() => this.crash !== undefined && reject(new Error(this.crash)), 100);
+    });
+    try {
+      return await Promise.race([result, crashed]);
+    } finally {
+      clearInterval(timer);
+    }
+  }
+}
