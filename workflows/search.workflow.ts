@@ -192,6 +192,8 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   let phase: SearchPhase = state === undefined ? 'initialising' : 'role-step';
   let currentStep: string | null = null;
   let testScore: number | null = null;
+  /** Evaluations of the running iteration's finished role step (counted in `status` before the state has them). */
+  let finishedThisIteration: EvaluationResult[] = [];
   /** Imported initial adapters, before the first state exists. */
   let initialWeights: WeightState | undefined;
   const withWeights = weightStepActive(config);
@@ -209,7 +211,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       bestGraph: best
         ? drawnGraph(best, modelId)
         : null,
-      counters: state?.counters ?? EMPTY_COUNTERS,
+      counters: countersAfter(state?.counters ?? EMPTY_COUNTERS, finishedThisIteration),
       models: modelStatuses(config, state?.weights ?? initialWeights),
       paused,
       stopRequested,
@@ -244,6 +246,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
         args: [{ config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { versions: weights.versions } : {}) }],
       });
       if (weights === undefined) return { role };
+      finishedThisIteration = role.evaluations;
       phase = 'weight-step';
       currentStep = weightStepWorkflowId(config.study, iteration);
       const weight = await executeChild(weightStep, {
@@ -254,6 +257,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       return { role, weight };
     } finally {
       currentStep = null;
+      finishedThisIteration = [];
     }
   };
 
