@@ -24,6 +24,7 @@ import { FailureType } from './core/errors';
 import type { EvaluationResult, TaskRef } from './core/evaluation';
 import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, SEARCH_ATTRIBUTES, weightStepWorkflowId } from './core/names';
 import { EMPTY_COUNTERS, SearchStateSchema, STATE_VERSION, type BestSystem, type Counters, type ModelVersion, type SearchState, type WeightState } from './core/state';
+import { payloadProblem } from './core/payload';
 import { patienceExhausted } from './core/swarm';
 import { modelsAt } from './core/weight-swarm';
 import { pauseSignal, resumeSignal, statusQuery, stopUpdate, type ModelStatus, type SearchPhase, type StatusView } from './messages';
@@ -168,6 +169,12 @@ function modelStatuses(config: SearchConfig, weights: WeightState | undefined): 
   });
 }
 
+/** Fails the study clearly (instead of a workflow task failing forever) when a hand-over would not fit. */
+function checkPayload(what: string, value: unknown): void {
+  const problem = payloadProblem(what, value);
+  if (problem !== undefined) throw ApplicationFailure.nonRetryable(problem, FailureType.PayloadTooLarge);
+}
+
 function invalid(message: string, problems: unknown): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, FailureType.InvalidSearchConfig, problems);
 }
@@ -240,11 +247,9 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     try {
       phase = 'role-step';
       currentStep = roleStepWorkflowId(config.study, iteration);
-      const role = await executeChild(roleStep, {
-        workflowId: currentStep,
-        taskQueue: ORCHESTRATOR_TASK_QUEUE,
-        args: [{ config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { versions: weights.versions } : {}) }],
-      });
+      const roleInput = { config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { versions: weights.versions } : {}) };
+      checkPayload(`the input of ${currentStep}`, roleInput);
+      const role = await executeChild(roleStep, { workflowId: currentStep, taskQueue: ORCHESTRATOR_TASK_QUEUE, args: [roleInput] });
       if (weights === undefined) return { role };
       finishedThisIteration = role.evaluations;
       phase = 'weight-step';
@@ -335,6 +340,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     if (iterationsThisRun >= config.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       const next: SearchState = { ...state, paused, stopRequested, runs: state.runs + 1 };
+      checkPayload('the state carried across continue-as-new', next);
       return await continueAsNew<typeof swarmSearch>(configInput, next);
     }
     const step = await runIteration(state.iteration + 1, { spec: config.task, sha256: state.task.sha256 }, state, state.weights);

@@ -4,6 +4,7 @@
  * `nlgraph.sh`), not the official argparse defaults; each field names its official flag.
  */
 import { z } from 'zod';
+import { estimatedSwarmBytes, PAYLOAD_BUDGET_BYTES } from './payload';
 
 const identifier = z
   .string()
@@ -63,9 +64,9 @@ export const TaskSpecSchema = z.strictObject({
   /** JSONL lines without a "split" field: this leading fraction is dev, the rest test. */
   devFraction: z.number().gt(0).lt(1).default(0.5),
   /** Multiple choice: line before "Question:"; the paper's text by default. */
-  instruction: z.string().default('Please choose an option that best answers the question.'),
+  instruction: z.string().max(10_000).default('Please choose an option that best answers the question.'),
   /** Appended to the question, e.g. gsm8k: " Please end your response with 'The answer is'." */
-  promptSuffix: z.string().default(''),
+  promptSuffix: z.string().max(10_000).default(''),
   /** `paper` exact match: keep only the last k space-separated tokens of the answer (gsm8k: 5). */
   lastTokens: z.int().positive().optional(),
 });
@@ -173,6 +174,15 @@ export const SearchConfigSchema = z
         ctx.addIssue({ code: 'custom', path, message: 'inertia + cognitive + social (+ repel when repelEnabled) must be > 0: the PSO update divides by their sum' });
       }
     }
+    // The graph swarm travels in workflow payloads: it must fit the payload budget (core/payload.ts).
+    const swarmBytes = estimatedSwarmBytes(config.models.length, config.roleStep.particles);
+    if (swarmBytes > PAYLOAD_BUDGET_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['roleStep', 'particles'],
+        message: `${config.roleStep.particles} graph particles over ${config.models.length} models make a swarm of ~${Math.round(swarmBytes / 1024)} KiB, above the ${PAYLOAD_BUDGET_BYTES / 1024} KiB workflow payload budget; use fewer particles or models (the swarm holds 3 N×N matrices per particle)`,
+      });
+    }
     const formats = new Map<string, { format: string; index: number }>();
     const seen = new Map<string, number>();
     config.models.forEach((m, i) => {
@@ -241,8 +251,18 @@ export function problemsOf(error: z.ZodError): ConfigProblem[] {
 
 export type ParseResult = { ok: true; config: SearchConfig } | { ok: false; problems: ConfigProblem[] };
 
+/** Clearer than zod's defaults for a missing field and for a number JSON cannot hold (1e400 reads as Infinity). */
+const parseErrorMap = (issue: z.core.$ZodRawIssue): string | undefined => {
+  if (issue.code !== 'invalid_type') return undefined;
+  if (issue.input === undefined) return `required: expected ${issue.expected}, but the field is missing`;
+  if (typeof issue.input === 'number' && !Number.isFinite(issue.input)) {
+    return `must be a finite number, got ${String(issue.input)} (a JSON number too large to represent, such as 1e400, reads as Infinity)`;
+  }
+  return undefined;
+};
+
 export function parseSearchConfig(input: unknown): ParseResult {
-  const result = SearchConfigSchema.safeParse(input);
+  const result = SearchConfigSchema.safeParse(input, { error: parseErrorMap });
   return result.success ? { ok: true, config: result.data } : { ok: false, problems: problemsOf(result.error) };
 }
 

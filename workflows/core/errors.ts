@@ -18,6 +18,8 @@ export const FailureType = {
   StoreUnavailable: 'StoreUnavailable',
   /** An adapter file is unreadable, not a LoRA adapter, or its tensors do not match the others of its swarm. */
   AdapterInvalid: 'AdapterError.Invalid',
+  /** A workflow hand-over (child input, continue-as-new state) would exceed the payload budget. */
+  PayloadTooLarge: 'PayloadTooLarge',
   /** An adapter file's sha256 differs from the one the config pins (`adapterSha256`). */
   AdapterChanged: 'AdapterError.Changed',
 } as const;
@@ -35,6 +37,7 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FailureType.ModelNotFound,
   FailureType.AdapterInvalid,
   FailureType.AdapterChanged,
+  FailureType.PayloadTooLarge,
 ];
 
 /** HTTP status → failure type (design.md §5): 408/409/429/5xx retry, other 4xx do not. */
