@@ -82,3 +82,14 @@ export async function sha256File(file: string): Promise<string> {
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+/**
+ * Resolves a config path against the data root: absolute paths as given; relative ones only if they stay inside
+ * the root (`undefined` when `..` segments lead out of it).
+ */
+export function resolveInDataRoot(dataRoot: string, configPath: string): string | undefined {
+  const file = path.resolve(dataRoot, configPath);
+  if (path.isAbsolute(configPath)) return file;
+  const inside = path.relative(path.resolve(dataRoot), file);
+  return inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside) ? undefined : file;
+}

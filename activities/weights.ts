@@ -22,6 +22,7 @@ import { currentActivityHooks } from './activity-context';
 import type { AdapterEndpoint } from './adapter-endpoint';
 import type { BlobStore } from './blob-store';
 import { fatalFailure } from './evaluation-outcome';
+import { resolveInDataRoot } from './fs-store';
 
 export interface WeightDeps {
   blobs: BlobStore;
@@ -105,7 +106,11 @@ export function createWeightActivities(deps: WeightDeps) {
     importAdapter: async (input: { model: ModelSpec }): Promise<ModelVersion> => {
       const { model } = input;
       const adapter = requireAdapter(model);
-      const where = path.resolve(deps.dataRoot, adapter.path);
+      const resolved = resolveInDataRoot(deps.dataRoot, adapter.path);
+      if (resolved === undefined) {
+        throw invalidAdapter(`model "${model.id}": models[].adapter.path "${adapter.path}" leads outside the data root ${deps.dataRoot} (HS_DATA_ROOT); relative adapter paths must stay inside it, or give an absolute path`);
+      }
+      const where = resolved;
       const label = `model "${model.id}": adapter ${where} (models[].adapter.path "${adapter.path}", data root ${deps.dataRoot})`;
       const kind = await kindOf(where);
       if (kind === undefined) throw invalidAdapter(`${label} does not exist`);

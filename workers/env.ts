@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { parsePayloadKey } from './codec';
 
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
@@ -15,6 +16,8 @@ const EnvSchema = z.object({
   /** Where the weight step writes adapter versions for endpoints to load; the endpoint must see the same
    * path (a shared volume at scale). Default $HS_HOME/adapters/versions (inside `hs llm serve`'s roots). */
   HS_ADAPTER_EXPORT_DIR: z.string().min(1).optional(),
+  /** Optional: 32 bytes in base64; every payload is then encrypted with AES-256-GCM (workers/codec.ts). */
+  HS_PAYLOAD_KEY: z.string().min(1).optional(),
   /** Max evaluation activities one worker runs at once (each runs many model calls). */
   HS_MAX_EVALUATIONS: z.coerce.number().int().min(1).max(1024).default(32),
 });
@@ -26,6 +29,8 @@ export interface HsEnv {
   dataRoot: string;
   adapterExportDir: string;
   maxEvaluations: number;
+  /** The payload encryption key, when HS_PAYLOAD_KEY is set. */
+  payloadKey: Buffer | undefined;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): HsEnv {
@@ -43,5 +48,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(
     dataRoot: path.resolve(cwd, e.HS_DATA_ROOT ?? '.'),
     adapterExportDir: path.resolve(cwd, e.HS_ADAPTER_EXPORT_DIR ?? path.join(home, 'adapters', 'versions')),
     maxEvaluations: e.HS_MAX_EVALUATIONS,
+    payloadKey: e.HS_PAYLOAD_KEY === undefined ? undefined : parsePayloadKey(e.HS_PAYLOAD_KEY),
   };
 }

@@ -6,6 +6,7 @@
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE, TASK_QUEUES, WEIGHTS_TASK_QUEUE, type TaskQueue } from '../workflows/core/names';
+import { dataConverterFor } from './codec';
 import type { HsEnv } from './env';
 
 export type Queue = TaskQueue;
@@ -19,6 +20,8 @@ export interface WorkerSetup {
   maxEvaluations?: number;
   /** Max concurrent `hs-weights` activities (default 4). */
   maxWeightUpdates?: number;
+  /** Payload codecs (encryption) for every worker; must match the clients'. */
+  dataConverter?: WorkerOptions['dataConverter'];
   /** A pre-built bundle (tests build it once); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -28,7 +31,12 @@ export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
   const activities = createActivities(setup.deps);
   const queues = setup.queues ?? ALL_QUEUES;
   const workers: Worker[] = [];
-  const common = { connection: setup.connection, namespace: setup.namespace, shutdownGraceTime: '10 seconds' } as const;
+  const common = {
+    connection: setup.connection,
+    namespace: setup.namespace,
+    shutdownGraceTime: '10 seconds',
+    ...(setup.dataConverter ? { dataConverter: setup.dataConverter } : {}),
+  } as const;
   if (queues.includes(ORCHESTRATOR_TASK_QUEUE)) {
     workers.push(
       await Worker.create({
@@ -70,7 +78,8 @@ export async function runWorkers(env: HsEnv, deps: ActivityDeps, queues?: readon
     throw new Error(`cannot reach Temporal at ${env.temporalAddress} (${e instanceof Error ? e.message : String(e)}); start it with \`npx hs server start\` or set TEMPORAL_ADDRESS`);
   });
   try {
-    const workers = await createWorkers({ connection, namespace: env.namespace, deps, ...(queues ? { queues } : {}), maxEvaluations: env.maxEvaluations });
+    const dataConverter = dataConverterFor(env.payloadKey);
+    const workers = await createWorkers({ connection, namespace: env.namespace, deps, ...(queues ? { queues } : {}), maxEvaluations: env.maxEvaluations, ...(dataConverter ? { dataConverter } : {}) });
     console.error(`[hs worker] polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${env.temporalAddress} (namespace ${env.namespace})`);
     await Promise.all(workers.map((w) => w.run()));
   } finally {

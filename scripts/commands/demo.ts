@@ -15,6 +15,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { ModelSpecInput, SearchConfigInput } from '../../workflows/core/config';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverterFor } from '../../workers/codec';
 import { createRealDeps } from '../../workers/deps';
 import { readEnv, type HsEnv } from '../../workers/env';
 import { loadPool } from '../../llm/pool-schema';
@@ -128,7 +129,8 @@ async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<voi
   }
   Runtime.install({ logger: new DefaultLogger('ERROR') }); // the progress line is the demo's output
   const connection = await NativeConnection.connect({ address: env.temporalAddress });
-  const workers = await createWorkers({ connection, namespace: env.namespace, deps: createRealDeps(env) });
+  const dataConverter = dataConverterFor(env.payloadKey);
+  const workers = await createWorkers({ connection, namespace: env.namespace, deps: createRealDeps(env), ...(dataConverter ? { dataConverter } : {}) });
   const running = workers.map((w) => w.run());
   cleanups.push(async () => {
     workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());

@@ -212,6 +212,11 @@ describe('activities/weights', () => {
       );
     });
 
+    it('a relative path leading out of the data root fails with AdapterError.Invalid naming the field', async () => {
+      const w = await world();
+      await rejectsWith(w.acts.importAdapter({ model: modelSpec('a', { path: '../../etc/a.gguf', format: 'gguf' }) }), 'AdapterError.Invalid', true, 'models[].adapter.path "../../etc/a.gguf"', 'outside the data root');
+    });
+
     it('a missing file fails with AdapterError.Invalid (non-retryable) naming the resolved path', async () => {
       const w = await world();
       await rejectsWith(w.acts.importAdapter({ model: modelSpec('a', { path: 'nope/a.gguf', format: 'gguf' }) }), 'AdapterError.Invalid', true, path.join(w.dataRoot, 'nope', 'a.gguf'), 'does not exist');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkerOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities';
 import { createWorkers } from '../../workers/worker';
 import { searchAttributeArgs, temporalBinary } from '../../scripts/dev-server';
@@ -39,8 +39,8 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 /** Runs `fn` while workers for every queue poll the test server. */
-export async function withWorkers<T>(env: TestWorkflowEnvironment, deps: ActivityDeps, fn: () => Promise<T>): Promise<T> {
-  const workers = await createWorkers({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', deps, workflowBundle: await workflowBundle() });
+export async function withWorkers<T>(env: TestWorkflowEnvironment, deps: ActivityDeps, fn: () => Promise<T>, options: { dataConverter?: WorkerOptions['dataConverter'] } = {}): Promise<T> {
+  const workers = await createWorkers({ connection: env.nativeConnection, namespace: env.namespace ?? 'default', deps, workflowBundle: await workflowBundle(), ...options });
   const run = (i: number): Promise<T> => (i === workers.length ? fn() : workers[i]!.runUntil(() => run(i + 1)));
   return await run(0);
 }

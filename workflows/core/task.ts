@@ -23,13 +23,26 @@ export type Split = 'dev' | 'test';
 
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
-const RawItemSchema = z.looseObject({
-  id: z.union([z.string(), z.number()]).optional(),
-  question: z.string().min(1, 'question is empty'),
-  choices: z.union([z.record(z.string(), z.string()), z.array(z.string()).min(2)]).optional(),
-  answer: z.union([z.string().min(1, 'answer is empty'), z.number()]),
-  split: z.enum(['dev', 'test']).optional(),
-});
+/** "missing" when the field is absent, else `otherwise`. */
+const missingOr = (field: string, otherwise: string) => (issue: { input?: unknown }) =>
+  issue.input === undefined ? `missing: every item needs "${field}"` : otherwise;
+
+const RawItemSchema = z.looseObject(
+  {
+    id: z.union([z.string(), z.number()], { error: 'expected a string or a number' }).optional(),
+    question: z.string({ error: missingOr('question', 'expected the question as a string') }).min(1, 'question is empty'),
+    choices: z
+      .union([z.record(z.string(), z.string()), z.array(z.string()).min(2)], {
+        error: 'expected a list of at least 2 option texts or an object of option texts by letter {"A": …, "B": …}',
+      })
+      .optional(),
+    answer: z.union([z.string().min(1, 'answer is empty'), z.number()], {
+      error: missingOr('answer', 'expected the gold answer as a string (an option letter for multiple choice) or a number'),
+    }),
+    split: z.enum(['dev', 'test']).optional(),
+  },
+  { error: 'expected an item: a JSON object with "question" and "answer" (and "choices" for multiple choice)' },
+);
 type RawItem = z.infer<typeof RawItemSchema>;
 
 /** "A. 16" / "A) 16" / "A: 16" → "16" when the prefix is the expected letter. */
@@ -91,10 +104,14 @@ export function parseTaskText(text: string, options: ParseTaskOptions): TaskData
     try {
       doc = JSON.parse(text);
     } catch (e) {
-      throw new TaskDataError(`not valid JSON: ${(e as Error).message}`);
+      throw new TaskDataError(`not valid JSON: ${(e as Error).message.replace(/\s+/g, ' ')}`);
     }
     const shape = z.looseObject({ dev: z.array(z.unknown()), test: z.array(z.unknown()) }).safeParse(doc);
-    if (!shape.success) throw new TaskDataError('expected a JSON object with "dev" and "test" arrays (the paper\'s data/eval format)');
+    if (!shape.success) {
+      const key = shape.error.issues[0]?.path[0];
+      const what = typeof key === 'string' ? `"${key}" is ${doc !== null && typeof doc === 'object' && key in doc ? 'not an array' : 'missing'}; ` : '';
+      throw new TaskDataError(`${what}expected a JSON object with "dev" and "test" arrays (the paper's data/eval format)`);
+    }
     const dev = shape.data.dev.map((v, i) => parseItem(v, `dev[${i}]`, options.type, i).item);
     const test = shape.data.test.map((v, i) => parseItem(v, `test[${i}]`, options.type, i).item);
     return { dev, test };
