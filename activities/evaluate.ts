@@ -14,6 +14,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { problemsOf } from '../workflows/core/config';
 import { FailureType } from '../workflows/core/errors';
 import { EvaluationRequestSchema, type EvaluationRequest, type EvaluationResult } from '../workflows/core/evaluation';
+import { ledgerModels } from '../workflows/core/ledger';
 import { taskPrompt } from '../workflows/core/prompts';
 import { scoreItem } from '../workflows/core/scoring';
 import type { TaskItem } from '../workflows/core/task';
@@ -22,6 +23,7 @@ import type { BlobStore } from './blob-store';
 import { createCachedLlm, type CachedLlm, type CachedLlmDeps } from './cached-llm';
 import type { CallCache } from './call-cache';
 import { classifyItemErrors, fatalFailure, judgeCounts } from './evaluation-outcome';
+import { ledgerKey, type Ledger } from './ledger';
 import type { KeyedLimiter } from './limiter';
 import type { LlmClient } from './llm-client';
 import { runItem, systemProblems, type CallTally, type NodeRecord, type SystemSpec } from './system-runner';
@@ -33,6 +35,8 @@ export interface EvaluationDeps {
   cache: CallCache;
   blobs: BlobStore;
   tasks: TaskLoader;
+  /** Where every finished evaluation is recorded (`hs audit`); nothing is recorded without one. */
+  ledger?: Ledger;
   /** Shared by all activities of the worker: bounds in-flight calls per endpoint. */
   limiter: KeyedLimiter;
   /** Single-flight group for identical concurrent calls; one per factory call by default. */
@@ -220,6 +224,7 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
     const progress: EvaluationProgress = { done: 0, total: 0 };
     const beat = (): void => hooks.heartbeat({ ...progress });
     beat();
+    const startedAt = performance.now();
     const { items, sha256 } = await loadItems(deps.tasks, request);
     progress.total = items.length;
 
@@ -249,7 +254,27 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
     };
     const transcriptKey = await deps.blobs.putJson(transcript);
     const counts = judgeCounts(request, entries, transcriptKey);
-    return { ...counts, usage: { ...tally }, transcriptKey };
+    const result: EvaluationResult = { ...counts, usage: { ...tally }, transcriptKey };
+    await deps.ledger?.record({
+      key: ledgerKey(request, sha256),
+      study: request.label.study,
+      iteration: request.label.iteration,
+      step: request.label.step,
+      particle: request.label.particle ?? null,
+      split: request.split,
+      taskSha256: sha256,
+      models: ledgerModels(request),
+      assignment: transcript.assignment,
+      edges: request.graph.edges,
+      sink: request.graph.sink,
+      order: request.graph.order,
+      ...counts,
+      usage: result.usage,
+      latencyMs: Math.round(performance.now() - startedAt),
+      transcriptKey,
+      recordedAt: new Date().toISOString(),
+    });
+    return result;
   };
 
   return { evaluateSystem };
