@@ -10,6 +10,7 @@ import type * as DepsModule from '../workers/deps';
 import type * as WorkerModule from '../workers/worker';
 import { loadConfigFile, printProblems } from './config-file';
 import { serverCommand } from './commands/server';
+import type * as AuditModule from './commands/audit';
 import type * as DemoModule from './commands/demo';
 import type * as LlmModule from './commands/llm';
 import type * as PoolModule from './commands/pool';
@@ -28,6 +29,10 @@ const USAGE = `usage: npx hs <command> [options]
   pause|resume <study>                   pause after the current iteration / resume
   stop <study>                           finish after the current iteration, evaluate the best system on test
   result <study> [--json]                wait for and print the final report
+  audit <study> [--out FILE] [--format jsonl|csv]
+                                         the evaluation ledger joined with every workflow run of the study:
+                                         one line per evaluation (scores, counts, tokens, latency, run id)
+  transcript <key> [--json]              one evaluation's full message-passing transcript (key from audit)
   pool init [--experts 4] [--rank 8] [--seed 1]  LoRA experts of the embedded model (.hs/adapters/pool.json)
   llm serve [--port 8080] [--model N=F.gguf] [--lora N=F.gguf[@BASE]] [--roots D,D] [--threads N]
                                          the embedded OpenAI-compatible CPU server (node-llama-cpp)
@@ -91,6 +96,9 @@ async function main(argv: string[]): Promise<number> {
       return await lazy<typeof DemoModule>('./commands/demo').demoCommand();
     case 'llm':
       return await lazy<typeof LlmModule>('./commands/llm').llmCommand(rest);
+    case 'audit':
+    case 'transcript':
+      return await lazy<typeof AuditModule>('./commands/audit').auditCommand(command, rest);
     case 'pool':
       return await lazy<typeof PoolModule>('./commands/pool').poolCommand(rest);
     case 'start':
