@@ -4,8 +4,7 @@
  * `hs audit` command that reads it, and tests.
  */
 import { z } from 'zod';
-import type { EvaluationRequest } from './evaluation';
-import { UsageSchema } from './evaluation';
+import { EvaluationResultSchema, type EvaluationRequest } from './evaluation';
 
 export const LedgerModelSchema = z.strictObject({
   /** Model id in the pool. */
@@ -35,16 +34,10 @@ export const LedgerEntrySchema = z.strictObject({
   edges: z.array(z.tuple([z.int(), z.int()])),
   sink: z.int().min(0),
   order: z.array(z.int().min(0)),
-  score: z.number(),
-  total: z.int().min(0),
-  correct: z.int().min(0),
-  unparsable: z.int().min(0),
-  errors: z.int().min(0),
-  usage: UsageSchema,
+  /** The evaluation's result: score, counts, usage and the transcript's blob key (`hs transcript <key>`). */
+  ...EvaluationResultSchema.shape,
   /** Wall-clock time of the evaluation (task load to transcript stored). */
   latencyMs: z.number().min(0),
-  /** Blob-store key of the full transcript (`hs transcript <key>`). */
-  transcriptKey: z.string(),
   /** When the (first) record was written, ISO 8601. */
   recordedAt: z.string(),
 });
