@@ -4,47 +4,30 @@
  * model calls finished before the crash must not be paid again (the call cache answers the retried activities).
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { freePort, spawnDevServer, waitForServer } from '../../scripts/dev-server';
+import type { Client } from '@temporalio/client';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import type { SearchReport } from '../../workflows/search.workflow';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
+import { startDevServerProcess, type DevServerProcess } from '../helpers/dev-server-process';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
 
 describe('e2e chaos: kill -9 the Temporal server mid-study', function () {
   this.timeout(600_000);
-  const dir = tempDir('ks');
-  let port: number;
-  let address: string;
-  let server: ChildProcess;
+  let devServer: DevServerProcess;
   let fake: FakeOpenAi;
-  let connection: Connection;
   let client: Client;
-  const workers = new WorkerProcesses(() => address);
-
-  const startServer = async (): Promise<void> => {
-    server = spawnDevServer({ dbFile: path.join(dir, 'temporal.db'), port, headless: true, logFile: path.join(dir, 'temporal.log') }, false);
-    const child = server;
-    await waitForServer(address, 60_000, () => child.exitCode === null && child.signalCode === null);
-  };
+  const workers = new WorkerProcesses(() => devServer.address);
 
   before(async () => {
-    port = await freePort();
-    address = `127.0.0.1:${port}`;
-    fake = await startFakeOpenAi({ delayMs: 30 });
-    await startServer();
-    connection = await Connection.connect({ address });
-    client = new Client({ connection });
+    [devServer, fake] = await Promise.all([startDevServerProcess('ks'), startFakeOpenAi({ delayMs: 30 })]);
+    client = devServer.client;
   });
   after(async () => {
     await workers.stopAll();
-    await connection?.close();
+    await devServer?.close();
     await fake?.close();
-    server?.kill('SIGKILL');
   });
 
   const config = (study: string) => tinyStudy(study, fake.baseURL, { maxIterations: 3, seed: 11, evaluation: { heartbeatTimeoutSeconds: 3 } });
@@ -64,12 +47,10 @@ describe('e2e chaos: kill -9 the Temporal server mid-study', function () {
     await workers.until('the study to be half-way', () => fake.requests.length >= Math.floor(referenceCalls / 2));
     const inFlight = fake.inFlight;
     const killedAt = Date.now();
-    const exited = new Promise((r) => server.once('exit', r));
-    server.kill('SIGKILL');
-    await exited;
+    await devServer.kill('SIGKILL');
     const sentAtKill = fake.requests.length;
     await new Promise((r) => setTimeout(r, 2_000)); // down for a while: the worker keeps polling
-    await startServer();
+    await devServer.restart();
     await workers.until('the study to make progress after the restart', () => fake.requests.length > sentAtKill, { timeoutMs: 180_000 });
     const recoverySeconds = (Date.now() - killedAt) / 1000;
     const actual = await workers.resultOrCrash(client.workflow.getHandle(studyWorkflowId('ks-killed')).result() as Promise<SearchReport>);

@@ -11,8 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { Client, Connection } from '@temporalio/client';
-import { freePort, spawnDevServer, waitForServer } from '../../scripts/dev-server';
+import type { Client } from '@temporalio/client';
 import type { SearchConfigInput } from '../../workflows/core/config';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId, weightStepWorkflowId } from '../../workflows/core/names';
 import { statusQuery } from '../../workflows/messages';
@@ -20,6 +19,7 @@ import type { SearchReport } from '../../workflows/search.workflow';
 import { answerKey, writeGgufAdapter } from '../helpers/adapters';
 import { meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm';
 import { TINY_TASK } from '../helpers/study';
+import { startDevServerProcess, type DevServerProcess } from '../helpers/dev-server-process';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
 
@@ -36,12 +36,10 @@ function filesUnder(dir: string): string[] {
 
 describe('e2e: kill -9 the weights worker mid-update', function () {
   this.timeout(600_000);
-  let server: ChildProcess;
-  let address: string;
+  let devServer: DevServerProcess;
   let fake: FakeVllm;
-  let connection: Connection;
   let client: Client;
-  const workers = new WorkerProcesses(() => address);
+  const workers = new WorkerProcesses(() => devServer.address);
   const adapters = tempDir('kw-adapters');
   const ids = ['alpha', 'beta', 'gamma'] as const;
   const spawnWorker = (home: string, queues: string): ChildProcess => workers.spawn(home, queues);
@@ -49,20 +47,14 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
 
   before(async () => {
     await Promise.all(ids.map((id, i) => writeGgufAdapter(path.join(adapters, `${id}.gguf`), meanForSkill(0.2 + 0.3 * i), 10 + i, WIDTH)));
-    const dir = tempDir('kw');
-    const port = await freePort();
-    address = `127.0.0.1:${port}`;
-    server = spawnDevServer({ dbFile: path.join(dir, 'temporal.db'), port, headless: true, logFile: path.join(dir, 'temporal.log') }, false);
+    devServer = await startDevServerProcess('kw');
+    client = devServer.client;
     fake = await startFakeVllm({ answers: answerKey(TINY_TASK), initial: Object.fromEntries(ids.map((id) => [`fake-${id}`, path.join(adapters, `${id}.gguf`)])) });
-    await waitForServer(address, 30_000, () => server.exitCode === null);
-    connection = await Connection.connect({ address });
-    client = new Client({ connection });
   });
   after(async () => {
     await workers.stopAll();
-    await connection?.close();
+    await devServer?.close();
     await fake?.close();
-    server?.kill('SIGTERM');
   });
 
   const config = (study: string): SearchConfigInput => ({

@@ -5,45 +5,35 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { freePort, spawnDevServer, waitForServer } from '../../scripts/dev-server';
+import type { Client } from '@temporalio/client';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import type { SearchReport } from '../../workflows/search.workflow';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
+import { startDevServerProcess, type DevServerProcess } from '../helpers/dev-server-process';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
 
 describe('e2e: kill -9 the worker mid-iteration', function () {
   this.timeout(600_000);
-  let server: ChildProcess;
-  let address: string;
+  let devServer: DevServerProcess;
   let fake: FakeOpenAi;
-  let connection: Connection;
   let client: Client;
-  const workers = new WorkerProcesses(() => address);
+  const workers = new WorkerProcesses(() => devServer.address);
   const spawnWorker = (home: string): ChildProcess => workers.spawn(home);
   const stopWorker = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => workers.stop(child, signal);
   const until = (what: string, predicate: () => boolean): Promise<void> => workers.until(what, predicate);
   const resultOrCrash = <T>(result: Promise<T>): Promise<T> => workers.resultOrCrash(result);
 
   before(async () => {
-    const dir = tempDir('e2e');
-    const port = await freePort();
-    address = `127.0.0.1:${port}`;
-    server = spawnDevServer({ dbFile: path.join(dir, 'temporal.db'), port, headless: true, logFile: path.join(dir, 'temporal.log') }, false);
-    fake = await startFakeOpenAi({ delayMs: 30 });
-    await waitForServer(address, 30_000, () => server.exitCode === null);
-    connection = await Connection.connect({ address });
-    client = new Client({ connection });
+    [devServer, fake] = await Promise.all([startDevServerProcess('e2e'), startFakeOpenAi({ delayMs: 30 })]);
+    client = devServer.client;
   });
 
   after(async () => {
     await workers.stopAll();
-    await connection?.close();
+    await devServer?.close();
     await fake?.close();
-    server?.kill('SIGTERM');
   });
 
   const config = (study: string) => tinyStudy(study, fake.baseURL, { maxIterations: 3, seed: 11, evaluation: { heartbeatTimeoutSeconds: 3 } });
