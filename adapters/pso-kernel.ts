@@ -74,6 +74,11 @@ export function createPsoKernel(maxElements: number, options: PsoKernelOptions =
   return wasm === undefined ? createJsKernel(maxElements) : createWasmKernel(wasm, maxElements);
 }
 
+/** A step must cover a whole number of elements within the buffers. */
+function checkStep(n: number, capacity: number): void {
+  if (!Number.isSafeInteger(n) || n < 0 || n > capacity) throw new RangeError(`PSO kernel: step over ${n} elements, the buffers hold ${capacity}`);
+}
+
 function checkCount(n: number): void {
   if (!Number.isSafeInteger(n) || n < 0 || n > PSO_KERNEL_MAX_ELEMENTS) {
     throw new RangeError(`PSO kernel: ${n} elements per buffer (an integer in 0..${PSO_KERNEL_MAX_ELEMENTS} is needed)`);
@@ -141,7 +146,7 @@ function createWasmKernel({ api, module }: WasmRuntime, maxElements: number): Ps
       return viewsOf(full, n);
     },
     step(n, weights, stepLength) {
-      if (!Number.isSafeInteger(n) || n < 0 || n > capacity) throw new RangeError(`PSO kernel: step over ${n} elements, the buffers hold ${capacity}`);
+      checkStep(n, capacity);
       const s = stride;
       exports.step(n, 0, s, 2 * s, 3 * s, 4 * s, 5 * s, 6 * s, weights.inertia, weights.cognitive, weights.social, weights.repel, stepLength);
     },
@@ -177,7 +182,7 @@ function createJsKernel(maxElements: number): PsoKernel {
       return viewsOf(full, n);
     },
     step(n, weights, stepLength) {
-      if (!Number.isSafeInteger(n) || n < 0 || n > capacity) throw new RangeError(`PSO kernel: step over ${n} elements, the buffers hold ${capacity}`);
+      checkStep(n, capacity);
       const b = viewsOf(full, n);
       psoStepInto(b, weights, stepLength, b.outPosition, b.outVelocity);
     },
