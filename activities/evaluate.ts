@@ -253,7 +253,7 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       items: entries,
     };
     const transcriptKey = await deps.blobs.putJson(transcript);
-    const counts = judgeCounts(request, entries, transcriptKey);
+    const { counts, failure } = judgeCounts(request, entries, transcriptKey);
     const result: EvaluationResult = { ...counts, usage: { ...tally }, transcriptKey };
     await deps.ledger?.record({
       key: ledgerKey(request, sha256),
@@ -270,10 +270,12 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       order: request.graph.order,
       ...counts,
       usage: result.usage,
+      failure: failure === undefined ? null : { type: String(failure.type), message: failure.message },
       latencyMs: Math.round(performance.now() - startedAt),
       transcriptKey,
       recordedAt: new Date().toISOString(),
     });
+    if (failure !== undefined) throw failure;
     return result;
   };
 

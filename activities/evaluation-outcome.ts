@@ -44,24 +44,31 @@ interface JudgedItem {
   error?: { message: string } | undefined;
 }
 
+/** Counts of a finished evaluation, and the failure that rejects it (if any) — recorded before it is thrown. */
+export interface Judgement {
+  counts: Omit<EvaluationResult, 'usage' | 'transcriptKey'>;
+  failure: ApplicationFailure | undefined;
+}
+
 /**
- * Counts of a finished evaluation over all `request.split` items (`entries` in split order). Throws a
- * non-retryable `ModelInvocationError.BadRequest` when errors exceed `maxErrorFraction` (naming the first
- * failed item) and `EvaluationDegenerate` when unparsable answers exceed `maxUnparsableFraction`.
+ * Counts of a finished evaluation over all `request.split` items (`entries` in split order), and its
+ * rejection: a non-retryable `ModelInvocationError.BadRequest` when errors exceed `maxErrorFraction` (naming
+ * the first failed item) or `EvaluationDegenerate` when unparsable answers exceed `maxUnparsableFraction`.
  */
 export function judgeCounts(
   request: Pick<EvaluationRequest, 'split' | 'maxErrorFraction' | 'maxUnparsableFraction'>,
   entries: readonly JudgedItem[],
   transcriptKey: string,
-): Omit<EvaluationResult, 'usage' | 'transcriptKey'> {
+): Judgement {
   const total = entries.length;
   const correct = entries.filter((e) => e.correct).length;
   const failedIndex = entries.findIndex((e) => e.error !== undefined);
   const errors = entries.filter((e) => e.error !== undefined).length;
   const unparsable = entries.filter((e) => e.error === undefined && e.parsed === null).length;
+  const counts = { score: correct / total, total, correct, unparsable, errors };
   const first = entries[failedIndex];
   if (first !== undefined && errors / total > request.maxErrorFraction) {
-    throw ApplicationFailure.create({
+    const failure = ApplicationFailure.create({
       type: FailureType.ModelBadRequest,
       message:
         `${errors} of ${total} items failed with a bad request (maxErrorFraction ${request.maxErrorFraction}); ` +
@@ -69,9 +76,10 @@ export function judgeCounts(
       nonRetryable: true,
       details: [{ errors, total, transcriptKey }],
     });
+    return { counts, failure };
   }
   if (unparsable / total > request.maxUnparsableFraction) {
-    throw ApplicationFailure.create({
+    const failure = ApplicationFailure.create({
       type: FailureType.EvaluationDegenerate,
       message:
         `${unparsable} of ${total} answers were unparsable (maxUnparsableFraction ${request.maxUnparsableFraction}): ` +
@@ -79,6 +87,7 @@ export function judgeCounts(
       nonRetryable: true,
       details: [{ unparsable, total, transcriptKey }],
     });
+    return { counts, failure };
   }
-  return { score: correct / total, total, correct, unparsable, errors };
+  return { counts, failure: undefined };
 }

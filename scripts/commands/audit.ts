@@ -86,7 +86,7 @@ export async function buildAuditTrail(client: Client, ledger: Ledger, study: str
 }
 
 const CSV_COLUMNS = [
-  'study', 'iteration', 'step', 'particle', 'split', 'score', 'correct', 'total', 'unparsable', 'errors',
+  'study', 'iteration', 'step', 'particle', 'split', 'failure', 'score', 'correct', 'total', 'unparsable', 'errors',
   'calls', 'cacheHits', 'promptTokens', 'completionTokens', 'latencyMs', 'assignment', 'edges', 'sink', 'models',
   'workflowId', 'runId', 'workflowStatus', 'transcriptKey', 'taskSha256', 'key', 'recordedAt',
 ] as const;
@@ -102,6 +102,7 @@ export function auditCsv(rows: readonly AuditRow[]): string {
     const flat: Record<(typeof CSV_COLUMNS)[number], string | number | null> = {
       ...r,
       ...r.usage,
+      failure: r.failure === null ? null : r.failure.type,
       assignment: r.assignment.join(' '),
       edges: r.edges.map(([from, to]) => `${from}>${to}`).join(' '),
       models: r.models.map((m) => `${m.id}=${m.served}${m.adapterSha256 === null ? '' : `@${m.adapterSha256}`}`).join(' '),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createFsLedger, ledgerKey } from '../../activities/ledger';
+import { FailureType } from '../../workflows/core/errors';
 import { LedgerEntrySchema, type LedgerEntry } from '../../workflows/core/ledger';
 import type { FakeOpenAi } from '../helpers/fake-openai';
 import { evaluationRequest, makeWorld, runEvaluation, useScriptedFake } from './evaluate-fixture';
@@ -26,6 +27,7 @@ const entry = (overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({
   unparsable: 0,
   errors: 0,
   usage: { calls: 2, cacheHits: 0, promptTokens: 10, completionTokens: 4 },
+  failure: null,
   latencyMs: 12,
   transcriptKey: `sha256:${'c'.repeat(64)}`,
   recordedAt: '2026-01-01T00:00:00.000Z',
@@ -113,6 +115,7 @@ describe('evaluateSystem records its evaluation in the ledger', () => {
         unparsable: result.unparsable,
         errors: result.errors,
         usage: result.usage,
+        failure: null,
         latencyMs: 0,
         transcriptKey: result.transcriptKey,
         recordedAt: '',
@@ -126,5 +129,20 @@ describe('evaluateSystem records its evaluation in the ledger', () => {
 
     const test = evaluationRequest(fake, sha, { label: { study: 'led', iteration: 3, step: 'weight', particle: 1 }, split: 'test' });
     assert.notEqual(ledgerKey(test, sha), recorded.key, 'the split is part of the identity');
+  });
+
+  it('a rejected evaluation (EvaluationDegenerate) is recorded with its failure, counts and transcript', async () => {
+    fake.setRespond(() => 'I would rather not say.');
+    const world = await makeWorld();
+    const ledger = createFsLedger(await dirs.make());
+    const request = evaluationRequest(fake, sha, { label: { study: 'degen', iteration: 0, step: 'role', particle: 2 } });
+    await assert.rejects(runEvaluation({ ...world.deps, ledger }, request), (e: Error) => /answers were unparsable/.test(e.message));
+    const [recorded, ...rest] = await ledger.list('degen');
+    assert.equal(rest.length, 0);
+    assert.equal(recorded?.failure?.type, FailureType.EvaluationDegenerate);
+    assert.match(recorded?.failure?.message ?? '', /^4 of 4 answers were unparsable/);
+    assert.deepEqual([recorded?.unparsable, recorded?.total, recorded?.correct], [4, 4, 0]);
+    const transcript = (await world.blobs.getJson(recorded?.transcriptKey ?? '')) as { items: { parsed: string | null }[] };
+    assert.deepEqual(transcript.items.map((i) => i.parsed), [null, null, null, null], 'the unusable answers are kept for the audit');
   });
 });

@@ -92,7 +92,7 @@ describe('hs audit: the evaluation ledger joined with the workflow runs', functi
     assert.deepEqual(JSON.parse(jsonl[0]!), rows[0]);
     const csv = auditCsv(rows).trim().split('\n');
     assert.equal(csv.length, rows.length + 1);
-    assert.ok(csv[0]!.startsWith('study,iteration,step,particle,split,score'));
+    assert.ok(csv[0]!.startsWith('study,iteration,step,particle,split,failure,score'));
 
     // `hs transcript` of the best system: every item's question and each node's model.
     const transcript = (await createFsBlobStore(path.join(home, 'blobs')).getJson(report.best.transcripts.dev)) as Transcript;

@@ -36,6 +36,11 @@ export const LedgerEntrySchema = z.strictObject({
   order: z.array(z.int().min(0)),
   /** The evaluation's result: score, counts, usage and the transcript's blob key (`hs transcript <key>`). */
   ...EvaluationResultSchema.shape,
+  /**
+   * Null for a scored evaluation. Set when the finished evaluation was rejected (`EvaluationDegenerate`, or
+   * too many bad requests): the counts and transcript are kept for the audit, the score was never used.
+   */
+  failure: z.strictObject({ type: z.string(), message: z.string() }).nullable(),
   /** Wall-clock time of the evaluation (task load to transcript stored). */
   latencyMs: z.number().min(0),
   /** When the (first) record was written, ISO 8601. */
