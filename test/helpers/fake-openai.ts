@@ -37,9 +37,10 @@ export interface RecordedRequest {
 /**
  * Fault to inject for one request: `'reset'` destroys the connection; an object delays by `delayMs` and
  * then answers with `status` (and `headers`, `body`) or, without `status`, normally. A body of `200` replaces
- * the normal completion (e.g. `{ choices: [] }`).
+ * the normal completion (e.g. `{ choices: [] }`); `rawBody` is sent as it is (e.g. truncated JSON), with
+ * status `status` (default 200).
  */
-export type FakeFault = 'reset' | { status?: number; headers?: Record<string, string>; body?: unknown; delayMs?: number };
+export type FakeFault = 'reset' | { status?: number; headers?: Record<string, string>; body?: unknown; rawBody?: string; delayMs?: number };
 
 /** Options of the fake server. */
 export interface FakeOpenAiOptions {
@@ -190,6 +191,11 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       return;
     }
     if (!(await sleep(delayMs + (fault?.delayMs ?? 0), res))) return;
+    if (fault?.rawBody !== undefined) {
+      res.writeHead(fault.status ?? 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(fault.rawBody) });
+      res.end(fault.rawBody);
+      return;
+    }
     if (fault?.status !== undefined) {
       const status = fault.status;
       const errorBody = fault.body ?? { error: { message: `injected failure ${status}`, type: 'fake_error', code: String(status) } };

@@ -1,7 +1,8 @@
 /**
  * Worker processes (`hs worker`) for process-level tests: spawned against a given Temporal address and
  * `HS_HOME`, killed with any signal, and watched — a worker that exits on its own (non-zero, no signal) makes
- * every pending wait fail at once with its stderr instead of timing out.
+ * every pending wait fail at once with its stderr instead of timing out. Everything the workers print is kept
+ * (`output`), so a test can scan their logs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -13,19 +14,24 @@ export class WorkerProcesses {
   private readonly children: ChildProcess[] = [];
   /** Why a worker died on its own, if one did. */
   crash: string | undefined;
+  /** Everything every worker printed (stdout and stderr), in arrival order. */
+  private readonly chunks: string[] = [];
 
   constructor(private readonly address: () => string) {}
 
-  /** Starts `hs worker` (all queues, or `queues` such as "hs-weights"). */
-  spawn(home: string, queues?: string): ChildProcess {
+  /** Starts `hs worker` (all queues, or `queues` such as "hs-weights"), with extra environment `env`. */
+  spawn(home: string, options: { queues?: string; env?: Record<string, string> } = {}): ChildProcess {
+    const { queues, env = {} } = options;
     const args = [path.join(REPO, 'bin/hs.js'), 'worker', ...(queues === undefined ? [] : ['--queues', queues])];
     const child = spawn(process.execPath, args, {
       cwd: REPO,
-      env: { ...process.env, TEMPORAL_ADDRESS: this.address(), HS_HOME: home, HS_DATA_ROOT: REPO },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, TEMPORAL_ADDRESS: this.address(), HS_HOME: home, HS_DATA_ROOT: REPO, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk.toString());
       stderr = (stderr + chunk.toString()).slice(-4000);
       if (process.env.HS_TEST_VERBOSE) process.stderr.write(chunk);
     });
@@ -42,6 +48,11 @@ export class WorkerProcesses {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill(signal);
     await exited;
+  }
+
+  /** Everything the workers printed so far. */
+  output(): string {
+    return this.chunks.join('');
   }
 
   async stopAll(): Promise<void> {

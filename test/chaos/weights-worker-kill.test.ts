@@ -22,6 +22,7 @@ import { TINY_TASK } from '../helpers/study';
 import { startDevServerProcess, type DevServerProcess } from '../helpers/dev-server-process';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
+import { comparable, printScenario } from './rig';
 
 /** 8·WIDTH float32 per adapter: 16 MiB files, so an update takes long enough to be killed in the middle. */
 const WIDTH = 1 << 19;
@@ -42,7 +43,7 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
   const workers = new WorkerProcesses(() => devServer.address);
   const adapters = tempDir('kw-adapters');
   const ids = ['alpha', 'beta', 'gamma'] as const;
-  const spawnWorker = (home: string, queues: string): ChildProcess => workers.spawn(home, queues);
+  const spawnWorker = (home: string, queues: string): ChildProcess => workers.spawn(home, { queues });
   const stop = (child: ChildProcess, signal: NodeJS.Signals): Promise<void> => workers.stop(child, signal);
 
   before(async () => {
@@ -68,7 +69,6 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
     evaluation: { heartbeatTimeoutSeconds: 3 },
   });
   const run = (study: string) => client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(study), args: [config(study)] });
-  const comparable = (r: SearchReport) => ({ best: { ...r.best, transcripts: null }, summaries: r.summaries, models: r.models, iterations: r.iterations });
 
   it('resumes the update, corrupts no adapter and ends as the uninterrupted study', async () => {
     // 1. Reference run with its own store.
@@ -95,7 +95,12 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
     await workers.until('a new adapter version published', () => fake.loads.length > loadsAtKill, { timeoutMs: 120_000, intervalMs: 20 });
     const recoverySeconds = (Date.now() - killedAt) / 1000;
     const actual = await workers.resultOrCrash(handle.result() as Promise<SearchReport>);
-    console.log(`      kill -9 of the weights worker with ${partial.length} adapter file(s) half-written; recovered in ${recoverySeconds.toFixed(1)} s`);
+    printScenario(
+      'weights worker kill -9 mid-update',
+      [{ moment: `weight step 1, ${partial.length} adapter file(s) half-written`, inFlight: 0, recoverySeconds }],
+      0,
+      ' (no model calls on this queue)',
+    );
     assert.ok(partial.length > 0, 'the kill happened while adapter files were being written');
 
     // Same study as without the kill.

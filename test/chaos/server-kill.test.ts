@@ -12,6 +12,7 @@ import { tinyStudy } from '../helpers/study';
 import { startDevServerProcess, type DevServerProcess } from '../helpers/dev-server-process';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
+import { comparable, printScenario, resentCalls } from './rig';
 
 describe('e2e chaos: kill -9 the Temporal server mid-study', function () {
   this.timeout(600_000);
@@ -31,7 +32,6 @@ describe('e2e chaos: kill -9 the Temporal server mid-study', function () {
   });
 
   const config = (study: string) => tinyStudy(study, fake.baseURL, { maxIterations: 3, seed: 11, evaluation: { heartbeatTimeoutSeconds: 3 } });
-  const comparable = (r: SearchReport) => ({ best: { ...r.best, transcripts: null }, summaries: r.summaries, iterations: r.iterations, stoppedBy: r.stoppedBy });
 
   it('resumes from the SQLite file with the same result and no call paid twice', async () => {
     const reference = workers.spawn(tempDir('ks-ref'));
@@ -55,9 +55,8 @@ describe('e2e chaos: kill -9 the Temporal server mid-study', function () {
     const recoverySeconds = (Date.now() - killedAt) / 1000;
     const actual = await workers.resultOrCrash(client.workflow.getHandle(studyWorkflowId('ks-killed')).result() as Promise<SearchReport>);
 
-    const keys = fake.requests.map((r) => r.key);
-    const resent = keys.length - new Set(keys).size;
-    console.log(`      server kill -9 at ${sentAtKill}/${referenceCalls} calls (${inFlight} in flight), down 2 s; progress again ${recoverySeconds.toFixed(1)} s after the kill; ${resent} call(s) re-sent`);
+    const resent = resentCalls(fake);
+    printScenario('Temporal server kill -9, down 2 s, restarted on its SQLite file', [{ moment: `${sentAtKill}/${referenceCalls} calls`, inFlight, recoverySeconds }], resent);
     assert.deepEqual(comparable(actual), comparable(expected), 'same best system, scores and trajectory as without the crash');
     assert.ok(resent <= inFlight, `re-sent ${resent} calls, but only ${inFlight} were in flight at the kill`);
   });
