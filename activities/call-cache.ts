@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { z } from 'zod';
 import { canonicalJson, sha256Hex } from './canonical-json';
-import { readFileIfExists, writeFileAtomic } from './fs-store';
+import { assertWritable, readFileIfExists, writeFileAtomic } from './fs-store';
 
 /** What determines one model call. */
 export interface CallKeyParts {
@@ -33,6 +33,11 @@ export interface CallCache {
   get(key: string): Promise<CachedCall | undefined>;
   /** Stores a call; idempotent. Throws a retryable `StoreUnavailable` failure when the store cannot be written. */
   put(key: string, value: CachedCall): Promise<void>;
+  /**
+   * Throws `StoreUnavailable` when a `put` would fail now (disk full, read-only, no permission): checked
+   * before an evaluation pays for calls, so an outage costs retries instead of calls answered but not kept.
+   */
+  assertWritable(): Promise<void>;
 }
 
 /**
@@ -95,5 +100,6 @@ export function createFsCallCache(dir: string): CallCache {
       const entry = { v: 1, key, text: value.text, promptTokens: value.promptTokens, completionTokens: value.completionTokens, finishReason: value.finishReason };
       await writeFileAtomic(fileOf(key), `${JSON.stringify(entry)}\n`);
     },
+    assertWritable: () => assertWritable(dir),
   };
 }

@@ -227,6 +227,7 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
     const startedAt = performance.now();
     const { items, sha256 } = await loadItems(deps.tasks, request);
     progress.total = items.length;
+    await deps.cache.assertWritable();
 
     const tally: CallTally = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0 };
     const timer = setInterval(beat, heartbeatEvery);

@@ -64,6 +64,32 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   }
 }
 
+/** Bytes `assertWritable` writes: one page, so a full file system refuses it even when a new empty file would fit. */
+const PROBE_BYTES = 4096;
+
+/**
+ * Throws `StoreUnavailable` unless `dir` can take a write now: writes and removes a one-page probe
+ * file. Cheap; called before paying for work whose result must be stored (a full disk then costs retries,
+ * not model calls).
+ */
+export async function assertWritable(dir: string): Promise<void> {
+  const probe = path.join(dir, `.probe.${process.pid}.${randomUUID()}`);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    const handle = await fs.open(probe, 'wx');
+    try {
+      await handle.write(new Uint8Array(PROBE_BYTES));
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (isUnavailableCode(error)) throw storeUnavailable('write', dir, error);
+    throw error;
+  } finally {
+    await fs.rm(probe, { force: true }).catch(() => undefined);
+  }
+}
+
 /** Reads a file; `undefined` when it does not exist. Unusable-store errors become `StoreUnavailable`. */
 export async function readFileIfExists(file: string): Promise<Buffer | undefined> {
   try {

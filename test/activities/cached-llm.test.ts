@@ -14,6 +14,7 @@ function memoryCache(): CallCache & { entries: Map<string, CachedCall> } {
       entries.set(key, value);
       return Promise.resolve();
     },
+    assertWritable: () => Promise.resolve(),
   };
 }
 

@@ -97,4 +97,18 @@ describe('call-cache', () => {
       fs.promises.open = original;
     }
   });
+
+  it('assertWritable: passes on a writable store and leaves nothing behind; ENOSPC → retryable StoreUnavailable', async () => {
+    const dir = await dirs.make();
+    const cache = createFsCallCache(dir);
+    await cache.assertWritable();
+    assert.deepEqual(fs.readdirSync(dir), [], 'the probe file is removed');
+    const original = fs.promises.open;
+    fs.promises.open = (() => Promise.reject(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' })));
+    try {
+      await assert.rejects(cache.assertWritable(), (e: unknown) => e instanceof ApplicationFailure && e.type === FailureType.StoreUnavailable && e.nonRetryable === false && /ENOSPC/.test(e.message));
+    } finally {
+      fs.promises.open = original;
+    }
+  });
 });

@@ -117,13 +117,19 @@ describe('evaluateSystem: failures', () => {
     assert.equal(fake.requests.length, 0);
   });
 
-  it('an unavailable call cache → retryable StoreUnavailable', async () => {
+  const diskFull = () => Promise.reject(ApplicationFailure.create({ type: FailureType.StoreUnavailable, message: 'disk full', nonRetryable: false }));
+
+  it('a call cache that fails while writing → retryable StoreUnavailable', async () => {
     const world = await makeWorld();
-    const cache = {
-      get: (key: string) => world.cache.get(key),
-      put: () => Promise.reject(ApplicationFailure.create({ type: FailureType.StoreUnavailable, message: 'disk full', nonRetryable: false })),
-    };
+    const cache = { get: (key: string) => world.cache.get(key), put: diskFull, assertWritable: () => Promise.resolve() };
     await failsWith(runEvaluation((await makeWorld({ cache })).deps, evaluationRequest(fake, sha)), FailureType.StoreUnavailable, false);
+  });
+
+  it('a call cache that cannot be written → retryable StoreUnavailable before any call is paid', async () => {
+    const world = await makeWorld();
+    const cache = { get: (key: string) => world.cache.get(key), put: diskFull, assertWritable: diskFull };
+    await failsWith(runEvaluation((await makeWorld({ cache })).deps, evaluationRequest(fake, sha)), FailureType.StoreUnavailable, false);
+    assert.equal(fake.requests.length, 0, 'no call was sent');
   });
 
   it('activity cancellation aborts calls in flight and completes as cancelled', async () => {

@@ -7,6 +7,8 @@
  * against a fake OpenAI-compatible endpoint in the test process, and compares the disturbed study with an
  * uninterrupted run of the same seed.
  */
+import path from 'node:path';
+import { createFsLedger } from '../../activities/ledger';
 import type { SearchReport } from '../../workflows/search.workflow';
 import type { FakeOpenAi } from '../helpers/fake-openai';
 
@@ -28,13 +30,19 @@ const FROZEN_MS = 60_000;
 
 /**
  * Freezes the endpoint: calls already being answered finish (and reach the call cache), every new one stalls.
- * Returns the calls in flight once that has settled, and a function that thaws the endpoint (the stalled calls
- * are abandoned by their dead worker; their activities are retried).
+ * Returns the calls in flight once that has settled, and a function that thaws the endpoint: the stalled calls
+ * are answered at once (to a dead worker after a kill, whose activities are then retried).
  */
 export async function freeze(fake: FakeOpenAi, normalDelayMs: number): Promise<{ inFlight: number; thaw: () => void }> {
   fake.setDelayMs(FROZEN_MS);
   await new Promise((r) => setTimeout(r, normalDelayMs + 400));
-  return { inFlight: fake.inFlight, thaw: () => fake.setDelayMs(normalDelayMs) };
+  return {
+    inFlight: fake.inFlight,
+    thaw: () => {
+      fake.setDelayMs(normalDelayMs);
+      fake.wakeAll();
+    },
+  };
 }
 
 /** Chat requests whose body the endpoint had already received: paid twice. */
@@ -48,8 +56,18 @@ export function comparable(report: SearchReport) {
   return { best: { ...report.best, transcripts: null }, summaries: report.summaries, models: report.models, iterations: report.iterations, stoppedBy: report.stoppedBy };
 }
 
+/**
+ * The study's ledger without what differs between two runs of one study (its name, timings, cache use), as
+ * sorted JSON lines: two runs with the same seed must record the same evaluations, none lost, none twice.
+ */
+export async function comparableLedger(home: string, study: string): Promise<string[]> {
+  return (await createFsLedger(path.join(home, 'ledger')).list(study))
+    .map((e) => JSON.stringify({ ...e, key: '', study: '', latencyMs: 0, recordedAt: '', usage: null, transcriptKey: '' }))
+    .sort();
+}
+
 /** Prints the scenario's line: kills survived, calls re-sent (and the bound: calls in flight), recovery times. */
-export function printScenario(scenario: string, crashes: readonly Crash[], resent: number, extra = ''): void {
+export function printScenario(scenario: string, crashes: readonly Crash[], resent: number, extra = '', survived = 'kills survived'): void {
   if (crashes.length === 0) {
     console.log(`      [chaos] ${scenario}: calls re-sent ${resent}${extra}`);
     return;
@@ -58,6 +76,6 @@ export function printScenario(scenario: string, crashes: readonly Crash[], resen
   const times = crashes.map((c) => c.recoverySeconds).sort((a, b) => a - b);
   const recovery =
     times.length === 0 ? 'n/a' : `${times[0]!.toFixed(1)}–${times[times.length - 1]!.toFixed(1)} s (median ${times[Math.floor(times.length / 2)]!.toFixed(1)} s)`;
-  console.log(`      [chaos] ${scenario}: kills survived ${crashes.length}; calls re-sent ${resent} (in flight at the kills ${inFlight}); recovery ${recovery}${extra}`);
+  console.log(`      [chaos] ${scenario}: ${survived} ${crashes.length}; calls re-sent ${resent} (in flight at the crashes ${inFlight}); recovery ${recovery}${extra}`);
   for (const c of crashes) console.log(`        - ${c.moment}: ${c.inFlight} in flight, progress again after ${c.recoverySeconds.toFixed(1)} s`);
 }

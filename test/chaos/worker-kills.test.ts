@@ -9,9 +9,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { createFsLedger } from '../../activities/ledger';
 import type { SearchConfigInput } from '../../workflows/core/config';
-import type { LedgerEntry } from '../../workflows/core/ledger';
 import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, studyWorkflowId, weightStepWorkflowId } from '../../workflows/core/names';
 import { createRng } from '../../workflows/core/rng';
 import type { SearchReport } from '../../workflows/search.workflow';
@@ -21,7 +19,7 @@ import { meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm
 import { TINY_TASK } from '../helpers/study';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
-import { CHAOS_FULL, comparable, freeze, printScenario, resentCalls, type Crash } from './rig';
+import { CHAOS_FULL, comparable, comparableLedger, freeze, printScenario, resentCalls, type Crash } from './rig';
 
 const ITERATIONS = CHAOS_FULL ? 4 : 2;
 /** Endpoint latency: long enough that every step lasts a few seconds, so each moment can be caught. */
@@ -81,11 +79,6 @@ describe('chaos: kill -9 the worker again and again (role step, weight step, con
     evaluation: { heartbeatTimeoutSeconds: 2 },
   });
   const start = (study: string) => client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(study), args: [config(study)] });
-  /** The study's ledger without what differs between two runs of one study (its name, timings, cache use). */
-  const ledgerOf = async (home: string, study: string): Promise<string[]> =>
-    (await createFsLedger(path.join(home, 'ledger')).list(study))
-      .map((e: LedgerEntry) => JSON.stringify({ ...e, key: '', study: '', latencyMs: 0, recordedAt: '', usage: null, transcriptKey: '' }))
-      .sort();
 
   /** The workflow's status (`describe` needs no worker, so it answers while none is alive); undefined before it starts. */
   const statusOf = async (workflowId: string): Promise<string | undefined> => {
@@ -181,7 +174,7 @@ describe('chaos: kill -9 the worker again and again (role step, weight step, con
     assert.deepEqual(comparable(actual), comparable(expected), 'same best system, scores, JFK-scores and trajectory as the uninterrupted run');
     assert.deepEqual(new Set(fake.requests.map((r) => r.key)), referenceKeys, 'the same distinct calls as the uninterrupted run');
     assert.ok(resent <= crashes.reduce((s, c) => s + c.inFlight, 0), `re-sent ${resent} calls; only the calls in flight at the kills may be`);
-    assert.deepEqual(await ledgerOf(home, 'wk-killed'), await ledgerOf(refHome, 'wk-reference'), 'the same evaluations in the ledger: none lost, none twice');
+    assert.deepEqual(await comparableLedger(home, 'wk-killed'), await comparableLedger(refHome, 'wk-reference'), 'the same evaluations in the ledger: none lost, none twice');
 
     // The key was sent on every call, and never printed by a worker (crashes, retries and warnings included).
     assert.ok(fake.requests.every((r) => r.authorization === `Bearer ${SENTINEL}`));

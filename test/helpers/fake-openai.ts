@@ -32,6 +32,8 @@ export interface RecordedRequest {
   attempt: number;
   /** Content of the last user message. */
   prompt: string;
+  /** Arrival time (ms since the epoch). */
+  receivedAt: number;
 }
 
 /**
@@ -73,6 +75,8 @@ export interface FakeOpenAi {
   setFail(fail: FakeOpenAiOptions['fail']): void;
   setRespond(respond: FakeOpenAiOptions['respond']): void;
   setDelayMs(ms: number): void;
+  /** Ends every pending delay now: the delayed requests are answered at once. */
+  wakeAll(): void;
   /** Forgets recorded requests and the in-flight maximum. */
   reset(): void;
   close(): Promise<void>;
@@ -138,21 +142,20 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
   let arrivals = 0;
   let inFlight = 0;
   let maxInFlight = 0;
-  const timers = new Set<NodeJS.Timeout>();
+  /** Pending delays: timer → wake it now (answer at once). */
+  const timers = new Map<NodeJS.Timeout, () => void>();
 
   const sleep = (ms: number, res: http.ServerResponse): Promise<boolean> =>
     new Promise((resolve) => {
       if (ms <= 0) return resolve(true);
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve(true);
-      }, ms);
-      timers.add(timer);
-      res.on('close', () => {
+      const end = (answer: boolean) => (): void => {
         clearTimeout(timer);
         timers.delete(timer);
-        resolve(false);
-      });
+        resolve(answer);
+      };
+      const timer = setTimeout(end(true), ms);
+      timers.set(timer, end(true));
+      res.on('close', end(false));
     });
 
   const chat = async (req: http.IncomingMessage, res: http.ServerResponse, text: string): Promise<void> => {
@@ -181,6 +184,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       key,
       attempt,
       prompt: [...messages].reverse().find((m) => m.role === 'user')?.content ?? '',
+      receivedAt: Date.now(),
     };
     requests.push(record);
     options.onRequest?.(record);
@@ -281,13 +285,16 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
     setDelayMs(ms) {
       delayMs = ms;
     },
+    wakeAll() {
+      for (const wake of [...timers.values()]) wake();
+    },
     reset() {
       requests = [];
       attempts.clear();
       maxInFlight = inFlight;
     },
     close() {
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers.keys()) clearTimeout(t);
       timers.clear();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
