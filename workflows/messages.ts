@@ -2,7 +2,11 @@
  * Queries, signals and updates of the workflows. Their names are durable API (see core/names.ts).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { LiveSettings, SettingsPatch } from './core/control';
+import type { ParticlesView } from './core/particles';
 import type { Counters } from './core/state';
+
+export type { LiveSettings, ParticlesView, SettingsPatch };
 
 export type SearchPhase = 'initialising' | 'role-step' | 'weight-step' | 'paused' | 'final-test' | 'done';
 
@@ -25,6 +29,8 @@ export interface StatusView {
   runs: number;
   /** Workflow id of the running iteration child, if any (query it with `progress`). */
   currentStep: string | null;
+  /** The settings the next iteration will use (changed with the `configure` update). */
+  settings: LiveSettings;
 }
 
 export interface ModelStatus {
@@ -51,5 +57,18 @@ export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 /** Finish after the current iteration, then evaluate the best system on test and report. */
 export const stopUpdate = defineUpdate<{ stopAfterIteration: number }>('stop');
+/** What `configure` answers: the settings now in force for iterations from `appliesFromIteration` on. */
+export interface ConfigureResult {
+  appliesFromIteration: number;
+  settings: LiveSettings;
+}
+
+/**
+ * Changes PSO coefficients, JFK assignments, patience, max iterations or concurrency from the next iteration
+ * on. Validated: a bad patch is rejected (`InvalidUpdate`, naming each field) and never enters the history.
+ */
+export const configureUpdate = defineUpdate<ConfigureResult, [SettingsPatch]>('configure');
+/** Every particle of both swarms: position summary, personal best, history. */
+export const particlesQuery = defineQuery<ParticlesView>('particles');
 /** Progress of one iteration child. */
 export const progressQuery = defineQuery<StepProgress>('progress');

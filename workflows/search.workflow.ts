@@ -27,7 +27,20 @@ import { EMPTY_COUNTERS, SearchStateSchema, STATE_VERSION, type BestSystem, type
 import { payloadProblem } from './core/payload';
 import { patienceExhausted } from './core/swarm';
 import { modelsAt } from './core/weight-swarm';
-import { pauseSignal, resumeSignal, statusQuery, stopUpdate, type ModelStatus, type SearchPhase, type StatusView } from './messages';
+import { applySettingsPatch, liveSettings } from './core/control';
+import { particlesView } from './core/particles';
+import {
+  configureUpdate,
+  particlesQuery,
+  pauseSignal,
+  resumeSignal,
+  statusQuery,
+  stopUpdate,
+  type ConfigureResult,
+  type ModelStatus,
+  type SearchPhase,
+  type StatusView,
+} from './messages';
 import { evaluateServed, republishVersions } from './evaluate-served';
 import { cheap, weightActivities } from './proxies';
 import { evaluationRequest, roleStep, type RoleStepResult } from './role-step.workflow';
@@ -185,7 +198,10 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     const lines = parsed.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
     throw invalid(`Invalid search config: ${lines}`, parsed.problems);
   }
-  const config: SearchConfig = parsed.config;
+  /** The settings of the running iteration; `nextConfig` (changed by `configure`) takes over at the next one. */
+  let config: SearchConfig = parsed.config;
+  let nextConfig: SearchConfig = config;
+  let reconfigured = false;
   const modelId = (slot: number): string => config.models[slot]?.id ?? `#${slot}`;
 
   let state: SearchState | undefined;
@@ -212,7 +228,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       study: config.study,
       phase: paused && (phase === 'role-step' || phase === 'weight-step') && currentStep === null ? 'paused' : phase,
       iteration: state?.iteration ?? 0,
-      maxIterations: config.maxIterations,
+      maxIterations: nextConfig.maxIterations,
       bestDevScore: best?.devScore ?? null,
       bestTestScore: testScore,
       bestGraph: best
@@ -224,8 +240,28 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       stopRequested,
       runs: state?.runs ?? 0,
       currentStep,
+      settings: liveSettings(nextConfig),
     };
   });
+  setHandler(particlesQuery, () => particlesView(state, modelId));
+  const patched = (patch: unknown): SearchConfig => {
+    const outcome = applySettingsPatch(nextConfig, patch, state?.iteration ?? 0);
+    if (!outcome.ok) {
+      const lines = outcome.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
+      throw ApplicationFailure.nonRetryable(`Invalid configure patch: ${lines}`, FailureType.InvalidUpdate, outcome.problems);
+    }
+    return outcome.config;
+  };
+  setHandler(
+    configureUpdate,
+    (patch): ConfigureResult => {
+      nextConfig = patched(patch);
+      reconfigured = true;
+      const next = state === undefined ? 0 : state.iteration + 1;
+      return { appliesFromIteration: currentStep === null ? next : next + 1, settings: liveSettings(nextConfig) };
+    },
+    { validator: (patch) => void patched(patch) },
+  );
   setHandler(pauseSignal, () => {
     paused = true;
   });
@@ -295,6 +331,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       );
       initialWeights = { swarms: [], versions, jfk: [] };
     }
+    config = nextConfig;
     const step = await runIteration(0, { spec: config.task, sha256: fingerprint.sha256 }, undefined, initialWeights);
     state = {
       version: STATE_VERSION,
@@ -321,6 +358,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   let iterationsThisRun = 0;
   let stoppedBy: StopReason;
   for (;;) {
+    config = nextConfig;
     if (stopRequested) {
       stoppedBy = 'stopped';
       break;
@@ -341,7 +379,8 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       await condition(allHandlersFinished);
       const next: SearchState = { ...state, paused, stopRequested, runs: state.runs + 1 };
       checkPayload('the state carried across continue-as-new', next);
-      return await continueAsNew<typeof swarmSearch>(configInput, next);
+      // A reconfigured study carries its new settings (a parsed config parses to itself).
+      return await continueAsNew<typeof swarmSearch>(reconfigured ? nextConfig : configInput, next);
     }
     const step = await runIteration(state.iteration + 1, { spec: config.task, sha256: state.task.sha256 }, state, state.weights);
     state = stateAfter(state, step);

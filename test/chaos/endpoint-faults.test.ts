@@ -8,7 +8,8 @@
  *   the paper does), visible in the study's counters, the ledger and the transcripts;
  * - when nearly every answer is unusable the evaluation fails visibly (`EvaluationDegenerate`): the study
  *   fails with that cause, and the rejected evaluation is in the ledger with its counts and transcript.
- * The API key comes from the worker's environment and must not appear in anything the worker prints.
+ * The API key comes from the worker's environment and must not appear in anything the worker prints, even
+ * when the endpoint echoes it back in a 401.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -165,6 +166,20 @@ describe('chaos: a faulty model endpoint', function () {
     assert.ok(rejected.length >= 1, 'the rejected evaluation is recorded');
     assert.ok(rejected.every((e) => e.failure?.type === FailureType.EvaluationDegenerate && e.unparsable === e.total));
     console.log(`      [chaos] all answers empty: study failed with "${degenerate.message.slice(0, 60)}…"; ${rejected.length} rejected evaluation(s) in the ledger`);
+    noKeyInLogs();
+  });
+
+  it('an endpoint that rejects the key and echoes it back: the study fails with ModelInvocationError.Auth, and no worker log shows the key', async () => {
+    fake.reset();
+    fake.setFail((req) => ({ status: 401, body: { error: { message: `Incorrect API key provided: ${req.authorization?.replace(/^Bearer /, '') ?? ''}.`, type: 'invalid_request_error', code: 'invalid_api_key' } } }));
+    const { outcome } = await run('faults-auth');
+    const error = await outcome.then(
+      () => assert.fail('the study should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(causes(error).some((c) => c.type === FailureType.ModelAuth), 'failed with ModelInvocationError.Auth');
+    assert.ok(!causes(error).some((c) => c.message.includes(SENTINEL)), 'the failure message does not carry the key');
+    assert.equal(resentCalls(fake), 0, 'an auth failure is not retried');
     noKeyInLogs();
   });
 });

@@ -3,6 +3,7 @@
  * from `apiKeyEnv` — including a model whose endpoint rejects the key and echoes it back, as OpenAI does — and
  * then a scan of everything the study left behind: every workflow history (parent and children), every blob,
  * every call-cache entry and the report. The key must appear in none of them, yet must have been sent.
+ * (Worker logs are scanned by the chaos scenarios, whose workers are separate processes: test/chaos/.)
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';

@@ -72,29 +72,44 @@ export const TaskSpecSchema = z.strictObject({
 });
 export type TaskSpec = z.infer<typeof TaskSpecSchema>;
 
+/** Ranges of the PSO hyper-parameters, without defaults (also the live `configure` patch's; core/control.ts). */
+export const psoBounds = {
+  inertia: z.number().min(0).max(10),
+  cognitive: z.number().min(0).max(10),
+  social: z.number().min(0).max(10),
+  repel: z.number().min(0).max(10),
+  repelEnabled: z.boolean(),
+  stepLength: z.number().gt(0).max(10),
+  weightRandomness: z.boolean(),
+  restartEnabled: z.boolean(),
+  restartPatience: z.number().gt(0).max(10),
+  stepLengthFactor: z.number().gt(0).max(1),
+  minimumStepLength: z.number().min(0).max(10),
+};
+
 /** PSO hyper-parameters (paper-notes §5.2); the same set drives both swarms unless `weightStep.pso` is given. */
 const psoFields = {
   /** φ_v, `--inertia` (grid {0.1, 0.2, 0.3}). */
-  inertia: z.number().min(0).max(10).default(0.2),
+  inertia: psoBounds.inertia.default(0.2),
   /** φ_p, `--cognitive_coeff` (grid {0.1 … 0.5}). */
-  cognitive: z.number().min(0).max(10).default(0.3),
+  cognitive: psoBounds.cognitive.default(0.3),
   /** φ_g, `--social_coeff` (grid {0.2 … 0.6}). */
-  social: z.number().min(0).max(10).default(0.4),
+  social: psoBounds.social.default(0.4),
   /** φ_w, `--repel_coeff` (grid {0.01, 0.05, 0.1}). */
-  repel: z.number().min(0).max(10).default(0.05),
+  repel: psoBounds.repel.default(0.05),
   /** `--repel_term` (on in nlgraph.sh, off in argparse). */
-  repelEnabled: z.boolean().default(true),
+  repelEnabled: psoBounds.repelEnabled.default(true),
   /** λ, `--step_length` (grid {0.5 … 1.0}). */
-  stepLength: z.number().gt(0).max(10).default(0.8),
+  stepLength: psoBounds.stepLength.default(0.8),
   /** `--weight_randomness`: scalar r-factors U(0,1) per particle per step. */
-  weightRandomness: z.boolean().default(true),
+  weightRandomness: psoBounds.weightRandomness.default(true),
   /** `--restart_stray_particles` (on in nlgraph.sh). */
-  restartEnabled: z.boolean().default(true),
+  restartEnabled: psoBounds.restartEnabled.default(true),
   /** `--restart_patience` (0.67 in nlgraph.sh). */
-  restartPatience: z.number().gt(0).max(10).default(0.67),
+  restartPatience: psoBounds.restartPatience.default(0.67),
   /** Step-length decay λ ← max(λ·factor, minimum) per iteration; 1 = off, as the official code (§10.4). */
-  stepLengthFactor: z.number().gt(0).max(1).default(1),
-  minimumStepLength: z.number().min(0).max(10).default(0.1),
+  stepLengthFactor: psoBounds.stepLengthFactor.default(1),
+  minimumStepLength: psoBounds.minimumStepLength.default(0.1),
 };
 export const PsoSettingsSchema = z.strictObject(psoFields);
 export type PsoSettings = z.infer<typeof PsoSettingsSchema>;

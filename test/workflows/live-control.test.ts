@@ -1,0 +1,108 @@
+/**
+ * Live control on a real local Temporal server: `configure` (validated update) changes PSO coefficients and
+ * max iterations of a running study from the next iteration on — visible in the role-step children's inputs,
+ * in `status`, across continue-as-new, and in when the study stops; bad patches are rejected with the field's
+ * path and leave no trace in the history; `particles` shows every particle.
+ */
+import assert from 'node:assert/strict';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createRealDeps } from '../../workers/deps';
+import type { SearchConfig } from '../../workflows/core/config';
+import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, studyWorkflowId } from '../../workflows/core/names';
+import { configureUpdate, pauseSignal, particlesQuery, resumeSignal, statusQuery } from '../../workflows/messages';
+import type { SearchReport } from '../../workflows/search.workflow';
+import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import { tinyStudy } from '../helpers/study';
+import { startLocalTemporal, tempDir, withWorkers } from '../helpers/temporal';
+import { until } from '../helpers/wait';
+
+describe('live control: configure and particles', function () {
+  this.timeout(180_000);
+  let env: TestWorkflowEnvironment;
+  let fake: FakeOpenAi;
+
+  before(async () => {
+    [env, fake] = await Promise.all([startLocalTemporal(), startFakeOpenAi({})]);
+  });
+  after(async () => {
+    await Promise.all([env?.teardown(), fake?.close()]);
+  });
+
+  /** The config a role-step child was started with. */
+  const roleStepConfig = async (study: string, iteration: number): Promise<SearchConfig> => {
+    const history = await env.client.workflow.getHandle(roleStepWorkflowId(study, iteration)).fetchHistory();
+    const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+    const [args] = await Promise.all(input.map((p) => env.client.options.loadedDataConverter.payloadConverter.fromPayload(p)));
+    return (args as { config: SearchConfig }).config;
+  };
+
+  const rejection = async (handle: WorkflowHandle, patch: unknown): Promise<string> => {
+    const error = await handle.executeUpdate(configureUpdate, { args: [patch as never] }).then(
+      () => assert.fail(`patch ${JSON.stringify(patch)} should be rejected`),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof WorkflowUpdateFailedError, String(error));
+    const cause = error.cause as { type?: string; message: string } | undefined;
+    assert.equal(cause?.type, 'InvalidUpdate');
+    return cause.message;
+  };
+
+  it('changes settings from the next iteration on, across continue-as-new, and rejects bad patches', async () => {
+    const study = 'live-control';
+    await withWorkers(env, createRealDeps({ home: tempDir(study), dataRoot: process.cwd() }), async () => {
+      const handle = await env.client.workflow.start('swarmSearch', {
+        taskQueue: ORCHESTRATOR_TASK_QUEUE,
+        workflowId: studyWorkflowId(study),
+        args: [tinyStudy(study, fake.baseURL, { maxIterations: 50, patience: 1000, continueAsNewEvery: 1 })],
+      });
+      await until('iteration 1', async () => (await handle.query(statusQuery)).iteration >= 1);
+      await handle.signal(pauseSignal);
+      await until('paused between iterations', async () => {
+        const s = await handle.query(statusQuery);
+        return s.phase === 'paused' && s.currentStep === null;
+      });
+
+      const pausedRun = (await handle.describe()).runId;
+      // Bad patches: rejected by the validator, naming the field.
+      assert.match(await rejection(handle, { roleStep: { inertia: -0.5 } }), /roleStep\.inertia/);
+      assert.match(await rejection(handle, { roleStep: { particles: 9 } }), /roleStep/);
+      assert.match(await rejection(handle, { seed: 3 }), /seed|unrecognized/i);
+      assert.match(await rejection(handle, { maxIterations: 0 }), /maxIterations: iteration \d+ is already done/);
+      assert.match(await rejection(handle, {}), /empty patch/);
+
+      const done = (await handle.query(statusQuery)).iteration;
+      const result = await handle.executeUpdate(configureUpdate, { args: [{ roleStep: { inertia: 0.55, social: 0.45 }, maxIterations: done + 2, concurrency: 3 }] });
+      assert.equal(result.appliesFromIteration, done + 1);
+      assert.equal(result.settings.roleStep.inertia, 0.55);
+      const status = await handle.query(statusQuery);
+      assert.deepEqual([status.settings.roleStep.inertia, status.settings.roleStep.social, status.settings.concurrency, status.maxIterations], [0.55, 0.45, 3, done + 2]);
+
+      const particles = await handle.query(particlesQuery);
+      assert.equal(particles.iteration, done);
+      assert.equal(particles.graph?.particles.length, 4);
+      for (const p of particles.graph?.particles ?? []) {
+        assert.equal(p.history.length, done + 1, 'utility at init and after every iteration');
+        assert.ok(p.personalBestScore >= Math.max(...p.history) - 1e-12, 'p is the best the particle has seen');
+        assert.ok(p.position.min <= p.position.mean && p.position.mean <= p.position.max);
+      }
+      assert.equal(particles.models, null, 'no weight swarm in a role-only study');
+
+      await handle.signal(resumeSignal);
+      const report = (await handle.result()) as SearchReport;
+      assert.equal(report.stoppedBy, 'max-iterations');
+      assert.equal(report.iterations, done + 2, 'the patched maxIterations ended the study');
+      assert.ok(report.runs >= 2, 'the study continued as new after the patch');
+      for (let t = 0; t <= done; t++) assert.equal((await roleStepConfig(study, t)).roleStep.inertia, 0.2, `iteration ${t} ran with the old inertia`);
+      for (let t = done + 1; t <= done + 2; t++) {
+        const config = await roleStepConfig(study, t);
+        assert.deepEqual([config.roleStep.inertia, config.roleStep.social, config.concurrency], [0.55, 0.45, 3], `iteration ${t} ran with the patch (also after continue-as-new)`);
+      }
+
+      // The five rejected patches left no trace in the history; the accepted one did.
+      const events = (await env.client.workflow.getHandle(studyWorkflowId(study), pausedRun).fetchHistory()).events ?? [];
+      const accepted = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
+      assert.equal(accepted.length, 1, 'only the valid patch is in the history');
+    });
+  });
+});
