@@ -11,6 +11,7 @@ import type * as WorkerModule from '../workers/worker';
 import { loadConfigFile, printProblems } from './config-file';
 import { serverCommand } from './commands/server';
 import type * as AuditModule from './commands/audit';
+import type * as ControlModule from './commands/control';
 import type * as DemoModule from './commands/demo';
 import type * as LlmModule from './commands/llm';
 import type * as PoolModule from './commands/pool';
@@ -28,6 +29,9 @@ const USAGE = `usage: npx hs <command> [options]
   watch <study>                          live progress until the study ends, then the report
   pause|resume <study>                   pause after the current iteration / resume
   stop <study>                           finish after the current iteration, evaluate the best system on test
+  configure <study> --set PATH=VALUE…    change PSO coefficients, weightStep.assignments, patience, maxIterations
+            [--patch JSON]               or concurrency from the next iteration on (validated by the workflow)
+  particles <study> [--json]             every particle: position summary, personal best, utility history
   result <study> [--json]                wait for and print the final report
   audit <study> [--out FILE] [--format jsonl|csv]
                                          the evaluation ledger joined with every workflow run of the study:
@@ -101,6 +105,9 @@ async function main(argv: string[]): Promise<number> {
       return await lazy<typeof AuditModule>('./commands/audit').auditCommand(command, rest);
     case 'pool':
       return await lazy<typeof PoolModule>('./commands/pool').poolCommand(rest);
+    case 'configure':
+    case 'particles':
+      return await lazy<typeof ControlModule>('./commands/control').controlCommand(command, rest);
     case 'start':
     case 'status':
     case 'watch':

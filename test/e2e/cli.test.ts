@@ -1,6 +1,6 @@
 /**
  * The command line as a user types it: `hs server start|status|stop` (SQLite file, restart survives),
- * `hs validate`, `hs worker`, `hs start --wait`, `hs status|stop|result`, and the verbatim
+ * `hs validate`, `hs worker`, `hs start --wait`, `hs status|stop|result|configure|particles`, and the verbatim
  * `temporal workflow start --type swarmSearch --task-queue hs --workflow-id hs/<study> --input-file <config>`.
  */
 import assert from 'node:assert/strict';
@@ -103,6 +103,27 @@ describe('e2e: the hs CLI and the Temporal CLI', function () {
 
     const again = await hs('start', writeConfig('long', tinyStudy('cli-long', fake.baseURL, { maxIterations: 500, patience: 500 })));
     assert.equal(again.code, 0, again.stderr);
+
+    // Live control: a bad patch is refused (exit 2, the field named); a good one applies from the next iteration.
+    const bad = await hs('configure', 'cli-long', '--set', 'roleStep.inertia=-1');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /roleStep\.inertia/);
+    const refused = await hs('configure', 'cli-long', '--set', 'maxIterations=0');
+    assert.equal(refused.code, 2, 'the workflow validator refuses what only it can check');
+    assert.match(refused.stderr, /maxIterations: iteration \d+ is already done|maxIterations/);
+    const good = await hs('configure', 'cli-long', '--set', 'roleStep.inertia=0.3', '--set', 'patience=400');
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, /new settings from iteration \d+ on/);
+    await run(temporalBinary(), [
+      'workflow', 'update', 'execute', '--workflow-id', 'hs/cli-long', '--name', 'configure', '--input', '{"patience":450}', '--address', `127.0.0.1:${port}`,
+    ]);
+    const status = JSON.parse((await hs('status', 'cli-long', '--json')).stdout) as { settings: { patience: number; roleStep: { inertia: number } } };
+    assert.deepEqual([status.settings.patience, status.settings.roleStep.inertia], [450, 0.3]);
+    let particles = await hs('particles', 'cli-long');
+    for (let i = 0; i < 50 && !/graph 0:/.test(particles.stdout); i++) particles = await hs('particles', 'cli-long');
+    assert.equal(particles.code, 0, particles.stderr);
+    assert.match(particles.stdout, /graph 0: x mean \d\.\d{3} \[\d\.\d{3}, \d\.\d{3}\] {2}‖v‖ \d\.\d{3}/);
+
     const stop = await hs('stop', 'cli-long');
     assert.equal(stop.code, 0, stop.stderr);
     const match = /will stop after iteration (\d+)/.exec(stop.stdout);

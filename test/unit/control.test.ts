@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { applySettingsPatch, liveSettings, type PatchOutcome } from '../../workflows/core/control';
 import { parseSearchConfig, type SearchConfig } from '../../workflows/core/config';
 import { particlesView } from '../../workflows/core/particles';
+import { patchFromAssignments } from '../../scripts/commands/control';
 
 function config(extra: Record<string, unknown> = {}): SearchConfig {
   const result = parseSearchConfig({
@@ -98,5 +99,22 @@ describe('live control: particles view', () => {
     assert.deepEqual(view.graph?.particles.map((p) => Math.round(p.distanceToPersonalBest * 1e12) / 1e12), [0, 0.4]);
     assert.deepEqual([view.graph?.globalBestScore, view.graph?.globalWorstScore, view.models], [0.75, 0.25, null]);
     assert.deepEqual(particlesView(undefined, String), { iteration: null, graph: null, models: null });
+  });
+});
+
+describe('hs configure: --set PATH=VALUE', () => {
+  it('builds a nested patch; values are JSON when they parse, strings otherwise', () => {
+    assert.deepEqual(patchFromAssignments(['roleStep.inertia=0.3', 'roleStep.repelEnabled=false', 'patience=10', 'weightStep.pso.social=0.5']), {
+      ok: true,
+      patch: { roleStep: { inertia: 0.3, repelEnabled: false }, patience: 10, weightStep: { pso: { social: 0.5 } } },
+    });
+    assert.deepEqual(patchFromAssignments(['roleStep.inertia=high']), { ok: true, patch: { roleStep: { inertia: 'high' } } });
+  });
+
+  it('rejects malformed assignments and prototype keys', () => {
+    for (const bad of ['inertia', '=3', 'roleStep..inertia=1', '__proto__.x=1', 'a.constructor=1']) {
+      assert.equal(patchFromAssignments([bad]).ok, false, bad);
+    }
+    assert.equal(patchFromAssignments(['patience=3', 'patience.x=1']).ok, false, 'a value cannot become an object');
   });
 });
