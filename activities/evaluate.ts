@@ -229,7 +229,7 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
     progress.total = items.length;
     await deps.cache.assertWritable();
 
-    const tally: CallTally = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0 };
+    const tally: CallTally = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
     const timer = setInterval(beat, heartbeatEvery);
     let run: Awaited<ReturnType<typeof runItems>>;
     try {

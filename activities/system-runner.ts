@@ -3,6 +3,7 @@
  * prompted with the question and its predecessors' cleaned outputs (increasing node index); nodes whose
  * predecessors are done run concurrently. The sink's cleaned output is the system's answer.
  */
+import { callCostUsd, type ModelPrice } from '../workflows/core/budget';
 import type { ModelSpec } from '../workflows/core/config';
 import { predecessors, type DecodedGraph } from '../workflows/core/dag';
 import { cleanOutput, nodePrompt } from '../workflows/core/prompts';
@@ -39,6 +40,8 @@ export interface CallTally {
   cacheHits: number;
   promptTokens: number;
   completionTokens: number;
+  /** USD, from the models' `price` per million tokens. */
+  costUsd: number;
 }
 
 /** Result of one item: the sink output, or the errors that stopped it; `nodes` in topological order. */
@@ -94,7 +97,7 @@ export async function runItem(task: string, ctx: RunContext): Promise<ItemRun> {
       model.concurrency ?? system.concurrency,
       { signal: ctx.cancel, stop: ctx.stop, onCallError: ctx.onCallError },
     );
-    count(tally, source, response);
+    count(tally, source, response, model.price);
     const output = cleanOutput(response.text, system.newlineToSpace);
     records.set(node, { node, model: model.id, prompt, output, cached: source !== 'call' });
     return output;
@@ -114,7 +117,7 @@ export async function runItem(task: string, ctx: RunContext): Promise<ItemRun> {
   return { ok: true, output: records.get(system.graph.sink)?.output ?? '', nodes };
 }
 
-function count(tally: CallTally, source: CallSource, response: { promptTokens: number; completionTokens: number }): void {
+function count(tally: CallTally, source: CallSource, response: { promptTokens: number; completionTokens: number }, price: ModelPrice | undefined): void {
   if (source !== 'call') {
     tally.cacheHits++;
     return;
@@ -122,4 +125,5 @@ function count(tally: CallTally, source: CallSource, response: { promptTokens: n
   tally.calls++;
   tally.promptTokens += response.promptTokens;
   tally.completionTokens += response.completionTokens;
+  tally.costUsd += callCostUsd(price, response.promptTokens, response.completionTokens);
 }

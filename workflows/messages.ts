@@ -2,6 +2,7 @@
  * Queries, signals and updates of the workflows. Their names are durable API (see core/names.ts).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Budget, Spent } from './core/budget';
 import type { LiveSettings, SettingsPatch } from './core/control';
 import type { ParticlesView } from './core/particles';
 import type { Counters } from './core/state';
@@ -31,6 +32,8 @@ export interface StatusView {
   currentStep: string | null;
   /** The settings the next iteration will use (changed with the `configure` update). */
   settings: LiveSettings;
+  /** Limits (of the next iteration), what the study has spent, and the limit that paused it (null: none). */
+  budget: { limits: Budget; spent: Spent; exhausted: string | null };
 }
 
 export interface ModelStatus {

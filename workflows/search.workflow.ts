@@ -27,6 +27,7 @@ import { EMPTY_COUNTERS, SearchStateSchema, STATE_VERSION, type BestSystem, type
 import { payloadProblem } from './core/payload';
 import { patienceExhausted } from './core/swarm';
 import { modelsAt } from './core/weight-swarm';
+import { exhaustedLimit, type Spent } from './core/budget';
 import { applySettingsPatch, liveSettings } from './core/control';
 import { particlesView } from './core/particles';
 import {
@@ -46,7 +47,7 @@ import { cheap, weightActivities } from './proxies';
 import { evaluationRequest, roleStep, type RoleStepResult } from './role-step.workflow';
 import { weightStep, type WeightStepResult } from './weight-step.workflow';
 
-export type StopReason = 'patience' | 'max-iterations' | 'stopped';
+export type StopReason = 'patience' | 'max-iterations' | 'stopped' | 'budget_exhausted';
 
 export interface SearchReport {
   study: string;
@@ -89,6 +90,7 @@ function countersAfter(counters: Counters, evaluations: readonly EvaluationResul
       cacheHits: c.cacheHits + e.usage.cacheHits,
       promptTokens: c.promptTokens + e.usage.promptTokens,
       completionTokens: c.completionTokens + e.usage.completionTokens,
+      costUsd: c.costUsd + e.usage.costUsd,
       evaluations: c.evaluations + 1,
       unparsable: c.unparsable + e.unparsable,
       errors: c.errors + e.errors,
@@ -202,6 +204,13 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   let config: SearchConfig = parsed.config;
   let nextConfig: SearchConfig = config;
   let reconfigured = false;
+  /** The limit that paused the study (`onExhausted: pause`), until `configure` raises it. */
+  let budgetExhausted: string | null = null;
+  const spent = (): Spent => {
+    const counters = state?.counters ?? EMPTY_COUNTERS;
+    const since = state?.startedAt ?? workflowInfo().runStartTime.getTime();
+    return { ...counters, wallClockHours: Math.max(0, Date.now() - since) / 3_600_000 };
+  };
   const modelId = (slot: number): string => config.models[slot]?.id ?? `#${slot}`;
 
   let state: SearchState | undefined;
@@ -226,7 +235,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     const best = state?.best;
     return {
       study: config.study,
-      phase: paused && (phase === 'role-step' || phase === 'weight-step') && currentStep === null ? 'paused' : phase,
+      phase: (paused || budgetExhausted !== null) && (phase === 'role-step' || phase === 'weight-step') && currentStep === null ? 'paused' : phase,
       iteration: state?.iteration ?? 0,
       maxIterations: nextConfig.maxIterations,
       bestDevScore: best?.devScore ?? null,
@@ -241,6 +250,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       runs: state?.runs ?? 0,
       currentStep,
       settings: liveSettings(nextConfig),
+      budget: { limits: nextConfig.budget, spent: spent(), exhausted: budgetExhausted },
     };
   });
   setHandler(particlesQuery, () => particlesView(state, modelId));
@@ -347,6 +357,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       paused,
       stopRequested,
       runs: 0,
+      startedAt: workflowInfo().runStartTime.getTime(),
     };
     upsertSearchAttributes([
       { key: iterationKey, value: 0 },
@@ -373,6 +384,20 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     }
     if (paused) {
       await condition(() => !paused || stopRequested);
+      continue;
+    }
+    // Budgets are checked before every iteration: one started under budget finishes (`--dry-run` projects its cost).
+    budgetExhausted = exhaustedLimit(config.budget, spent());
+    if (budgetExhausted !== null) {
+      if (config.budget.onExhausted === 'end') {
+        stoppedBy = 'budget_exhausted';
+        break;
+      }
+      const limits = config.budget;
+      // Wait for `configure` to change the budget (or `stop`); the wall-clock limit is checked again hourly.
+      await condition(() => nextConfig.budget !== limits || stopRequested, '1 hour');
+      config = nextConfig;
+      budgetExhausted = exhaustedLimit(config.budget, spent());
       continue;
     }
     if (iterationsThisRun >= config.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {

@@ -26,7 +26,7 @@ const entry = (overrides: Partial<LedgerEntry> = {}): LedgerEntry => ({
   correct: 1,
   unparsable: 0,
   errors: 0,
-  usage: { calls: 2, cacheHits: 0, promptTokens: 10, completionTokens: 4 },
+  usage: { calls: 2, cacheHits: 0, promptTokens: 10, completionTokens: 4, costUsd: 0 },
   failure: null,
   latencyMs: 12,
   transcriptKey: `sha256:${'c'.repeat(64)}`,

@@ -4,6 +4,7 @@
  * `nlgraph.sh`), not the official argparse defaults; each field names its official flag.
  */
 import { z } from 'zod';
+import { BudgetSchema } from './budget';
 import { estimatedSwarmBytes, PAYLOAD_BUDGET_BYTES } from './payload';
 
 const identifier = z
@@ -22,6 +23,13 @@ export const ModelSpecSchema = z.strictObject({
   apiKeyEnv: z
     .string()
     .regex(/^[A-Z_][A-Z0-9_]*$/, 'must be the NAME of an environment variable (e.g. OPENAI_API_KEY), never the key itself')
+    .optional(),
+  /** USD per million tokens, for budgets and `hs start --dry-run`; absent = free (a local model). */
+  price: z
+    .strictObject({
+      promptPerMillion: z.number().min(0).max(1_000_000),
+      completionPerMillion: z.number().min(0).max(1_000_000),
+    })
     .optional(),
   /** Max concurrent requests to this endpoint from one worker (defaults to the study's `concurrency`). */
   concurrency: z.int().min(1).max(256).optional(),
@@ -179,6 +187,8 @@ export const SearchConfigSchema = z
     /** Continue-as-new after this many iterations (also whenever Temporal suggests it). */
     continueAsNewEvery: z.int().min(1).max(10_000).default(10),
     evaluation: EvaluationSchema.prefault({}),
+    /** Hard limits on calls, tokens, money and time, checked before every iteration (core/budget.ts). */
+    budget: BudgetSchema.prefault({}),
   })
   .superRefine((config, ctx) => {
     // C = w_v + w_p + w_g + w_w must be able to be > 0 (pso.ts psoWeights divides by it).

@@ -6,6 +6,7 @@
  * still satisfy every rule of the config schema; a bad patch is rejected before it reaches the history.
  */
 import { z } from 'zod';
+import { budgetBounds, type Budget } from './budget';
 import { formatPath, parseSearchConfig, psoBounds, type ConfigProblem, type PsoSettings, type SearchConfig } from './config';
 
 const PsoPatchSchema = z.strictObject(psoBounds).partial();
@@ -27,6 +28,8 @@ export const SettingsPatchSchema = z
     patience: z.int().min(1).max(100_000).optional(),
     /** Max concurrent requests per endpoint (models without their own `concurrency`). */
     concurrency: z.int().min(1).max(256).optional(),
+    /** Budget limits to set (a paused, exhausted study resumes once every limit has room again). */
+    budget: z.strictObject(budgetBounds).partial().optional(),
   })
   .refine((patch) => Object.values(patch).some((v) => v !== undefined), { message: 'empty patch: name at least one setting to change' });
 export type SettingsPatch = z.input<typeof SettingsPatchSchema>;
@@ -38,6 +41,7 @@ export interface LiveSettings {
   maxIterations: number;
   patience: number;
   concurrency: number;
+  budget: Budget;
 }
 
 export function liveSettings(config: SearchConfig): LiveSettings {
@@ -48,6 +52,7 @@ export function liveSettings(config: SearchConfig): LiveSettings {
     maxIterations: config.maxIterations,
     patience: config.patience,
     concurrency: config.concurrency,
+    budget: config.budget,
   };
 }
 
@@ -73,6 +78,7 @@ export function applySettingsPatch(config: SearchConfig, input: unknown, iterati
     maxIterations: patch.maxIterations ?? config.maxIterations,
     patience: patch.patience ?? config.patience,
     concurrency: patch.concurrency ?? config.concurrency,
+    budget: { ...config.budget, ...patch.budget },
   };
   const checked = parseSearchConfig(merged);
   return checked.ok ? { ok: true, config: checked.config } : { ok: false, problems: checked.problems };

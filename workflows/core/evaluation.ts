@@ -55,6 +55,8 @@ export const UsageSchema = z.strictObject({
   cacheHits: z.int().min(0),
   promptTokens: z.int().min(0),
   completionTokens: z.int().min(0),
+  /** Money spent on the paid calls, in USD, from the models' `price` (0 for models without one). */
+  costUsd: z.number().min(0).default(0),
 });
 export type Usage = z.infer<typeof UsageSchema>;
 
@@ -72,7 +74,7 @@ export const EvaluationResultSchema = z.strictObject({
 });
 export type EvaluationResult = z.infer<typeof EvaluationResultSchema>;
 
-export const EMPTY_USAGE: Usage = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0 };
+export const EMPTY_USAGE: Usage = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
 
 export function addUsage(a: Usage, b: Usage): Usage {
   return {
@@ -80,5 +82,6 @@ export function addUsage(a: Usage, b: Usage): Usage {
     cacheHits: a.cacheHits + b.cacheHits,
     promptTokens: a.promptTokens + b.promptTokens,
     completionTokens: a.completionTokens + b.completionTokens,
+    costUsd: a.costUsd + b.costUsd,
   };
 }

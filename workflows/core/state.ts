@@ -118,7 +118,9 @@ export const SearchStateSchema = z.strictObject({
   stopRequested: z.boolean(),
   /** Number of continue-as-new hand-overs so far. */
   runs: z.int().min(0),
+  /** Workflow time (ms since the epoch) the study started: the wall-clock budget counts from it. */
+  startedAt: z.number().optional(),
 });
 export type SearchState = z.infer<typeof SearchStateSchema>;
 
-export const EMPTY_COUNTERS: Counters = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0, evaluations: 0, unparsable: 0, errors: 0 };
+export const EMPTY_COUNTERS: Counters = { calls: 0, cacheHits: 0, promptTokens: 0, completionTokens: 0, costUsd: 0, evaluations: 0, unparsable: 0, errors: 0 };

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { BudgetSchema, callCostUsd, exhaustedLimit, projectStudy, type Spent } from '../../workflows/core/budget';
+import { applySettingsPatch } from '../../workflows/core/control';
+import { parseSearchConfig } from '../../workflows/core/config';
+
+const none: Spent = { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0, wallClockHours: 0 };
+
+describe('budget', () => {
+  it('cost of a call: tokens × USD per million; free without a price', () => {
+    assert.equal(callCostUsd({ promptPerMillion: 2, completionPerMillion: 8 }, 1000, 500), (1000 * 2 + 500 * 8) / 1e6);
+    assert.equal(callCostUsd(undefined, 1000, 500), 0);
+  });
+
+  it('names the first limit reached; null while every limit has room', () => {
+    const budget = BudgetSchema.parse({ maxCalls: 100, maxCostUsd: 1.5, maxWallClockHours: 48 });
+    assert.equal(budget.onExhausted, 'pause', 'the default: wait for a raise');
+    assert.equal(exhaustedLimit(budget, { ...none, calls: 99, costUsd: 1.49, wallClockHours: 47.9 }), null);
+    assert.equal(exhaustedLimit(budget, { ...none, calls: 100 }), 'maxCalls (100 ≥ 100)');
+    assert.equal(exhaustedLimit(budget, { ...none, costUsd: 1.5000001 }), 'maxCostUsd (1.5 ≥ 1.5)');
+    assert.equal(exhaustedLimit(budget, { ...none, wallClockHours: 50 }), 'maxWallClockHours (50 ≥ 48)');
+    assert.equal(exhaustedLimit(BudgetSchema.parse({}), { calls: 1e9, promptTokens: 1e12, completionTokens: 1e12, costUsd: 1e9, wallClockHours: 1e6 }), null, 'no limits: never exhausted');
+    assert.equal(exhaustedLimit(BudgetSchema.parse({ maxPromptTokens: 10, maxCompletionTokens: 5 }), { ...none, completionTokens: 5 }), 'maxCompletionTokens (5 ≥ 5)');
+  });
+
+  it('rejects nonsense limits', () => {
+    for (const bad of [{ maxCalls: 0 }, { maxCalls: 1.5 }, { maxCostUsd: -1 }, { maxCostUsd: Number.NaN }, { onExhausted: 'explode' }, { maxTokens: 5 }]) {
+      assert.equal(BudgetSchema.safeParse(bad).success, false, JSON.stringify(bad));
+    }
+  });
+
+  it('projection: hand-computed upper bound per iteration, for the final test and in total', () => {
+    // 3 models, 10 dev / 4 test items, 100-token prompts, 50 max tokens, 4 particles + 2 JFK assignments, 2 iterations.
+    const p = projectStudy({
+      prices: [{ promptPerMillion: 3, completionPerMillion: 6 }, undefined, { promptPerMillion: 0, completionPerMillion: 3 }],
+      devItems: 10,
+      testItems: 4,
+      promptTokens: 100,
+      maxTokens: 50,
+      particles: 4,
+      assignments: 2,
+      iterations: 2,
+    });
+    // One dev evaluation: 10 items × 3 nodes = 30 calls; prompt ≤ 100 + 2·50 = 200 tokens; completion 50.
+    // Mean price: prompt 1 USD/M, completion 3 USD/M. Per iteration: 6 evaluations.
+    assert.deepEqual(p.iteration, { calls: 180, promptTokens: 36_000, completionTokens: 9_000, costUsd: (36_000 * 1 + 9_000 * 3) / 1e6 });
+    assert.deepEqual(p.finalTest, { calls: 12, promptTokens: 2_400, completionTokens: 600, costUsd: (2_400 + 600 * 3) / 1e6 });
+    assert.equal(p.total.calls, 3 * 180 + 12, 'initialisation + 2 iterations + final test');
+    assert.ok(Math.abs(p.total.costUsd - (3 * 0.063 + 0.0042)) < 1e-12);
+  });
+
+  it('configure: a budget patch changes only the named limits', () => {
+    const parsed = parseSearchConfig({
+      study: 'b',
+      models: [{ id: 'a', baseURL: 'http://127.0.0.1:1/v1', model: 'a' }],
+      task: { path: 'x.jsonl', type: 'multiple_choice' },
+      budget: { maxCalls: 10, onExhausted: 'end' },
+    });
+    assert.ok(parsed.ok);
+    const patched = applySettingsPatch(parsed.config, { budget: { maxCalls: 20 } }, 0);
+    assert.ok(patched.ok);
+    assert.deepEqual(patched.config.budget, { maxCalls: 20, onExhausted: 'end' });
+    const bad = applySettingsPatch(parsed.config, { budget: { maxCalls: -3 } }, 0);
+    assert.ok(!bad.ok && bad.problems[0]?.path === 'budget.maxCalls');
+  });
+});
