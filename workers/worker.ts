@@ -26,46 +26,56 @@ export interface WorkerSetup {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-/** Creates one Worker per queue. */
-export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
-  const activities = createActivities(setup.deps);
-  const queues = setup.queues ?? ALL_QUEUES;
-  const workers: Worker[] = [];
-  const common = {
-    connection: setup.connection,
-    namespace: setup.namespace,
-    shutdownGraceTime: '10 seconds',
-    ...(setup.dataConverter ? { dataConverter: setup.dataConverter } : {}),
-  } as const;
-  if (queues.includes(ORCHESTRATOR_TASK_QUEUE)) {
-    workers.push(
-      await Worker.create({
-        ...common,
-        taskQueue: ORCHESTRATOR_TASK_QUEUE,
-        ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+export type Activities = ReturnType<typeof createActivities>;
+
+/** What one queue's Worker registers, and how much of it runs at once. */
+export type QueueShare = Pick<WorkerOptions, 'activities' | 'workflowsPath' | 'workflowBundle' | 'maxConcurrentActivityTaskExecutions'>;
+
+/** The workflows' module: the `hs` queue's workflow types. */
+export const WORKFLOWS_PATH = require.resolve('../workflows');
+
+/**
+ * The share of one queue: workflows + cheap activities on `hs`, model calls on `hs-llm`, tensor work on
+ * `hs-weights`. The one place that says which activity polls which queue (the plugin uses it too).
+ */
+export function queueShare(queue: Queue, activities: Activities, setup: Pick<WorkerSetup, 'maxEvaluations' | 'maxWeightUpdates' | 'workflowBundle'> = {}): QueueShare {
+  switch (queue) {
+    case ORCHESTRATOR_TASK_QUEUE:
+      return {
+        ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
         activities: { loadTask: activities.loadTask, decodeGraphs: activities.decodeGraphs },
-      }),
-    );
-  }
-  if (queues.includes(LLM_TASK_QUEUE)) {
-    workers.push(
-      await Worker.create({
-        ...common,
-        taskQueue: LLM_TASK_QUEUE,
-        activities: { evaluateSystem: activities.evaluateSystem },
-        maxConcurrentActivityTaskExecutions: setup.maxEvaluations ?? 32,
-      }),
-    );
-  }
-  if (queues.includes(WEIGHTS_TASK_QUEUE)) {
-    const { importAdapter, initialVelocity, updateAdapter, publishAdapter, unloadAdapters } = activities;
-    workers.push(
-      await Worker.create({
-        ...common,
-        taskQueue: WEIGHTS_TASK_QUEUE,
+      };
+    case LLM_TASK_QUEUE:
+      return { activities: { evaluateSystem: activities.evaluateSystem }, maxConcurrentActivityTaskExecutions: setup.maxEvaluations ?? 32 };
+    case WEIGHTS_TASK_QUEUE: {
+      const { importAdapter, initialVelocity, updateAdapter, publishAdapter, unloadAdapters } = activities;
+      return {
         activities: { importAdapter, initialVelocity, updateAdapter, publishAdapter, unloadAdapters },
         // Tensor work is memory-bound: a few updates at once saturate a host.
         maxConcurrentActivityTaskExecutions: setup.maxWeightUpdates ?? 4,
+      };
+    }
+  }
+}
+
+/** Creates one Worker per queue, in the order of ALL_QUEUES. */
+export async function createWorkers(setup: WorkerSetup): Promise<Worker[]> {
+  return await createQueueWorkers(setup, createActivities(setup.deps));
+}
+
+/** Creates one Worker per queue of `setup.queues` over already-built activities. */
+export async function createQueueWorkers(setup: Omit<WorkerSetup, 'deps'>, activities: Activities): Promise<Worker[]> {
+  const queues = ALL_QUEUES.filter((q) => (setup.queues ?? ALL_QUEUES).includes(q));
+  const workers: Worker[] = [];
+  for (const queue of queues) {
+    workers.push(
+      await Worker.create({
+        connection: setup.connection,
+        namespace: setup.namespace,
+        shutdownGraceTime: '10 seconds',
+        ...(setup.dataConverter ? { dataConverter: setup.dataConverter } : {}),
+        taskQueue: queue,
+        ...queueShare(queue, activities, setup),
       }),
     );
   }
