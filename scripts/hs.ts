@@ -25,6 +25,7 @@ const USAGE = `usage: npx hs <command> [options]
   validate <config.json>                 check a study config; prints every problem with its path (exit 2)
   schema [--out FILE]                    the JSON Schema of study configs
   start <config.json> [--wait]           start a study (workflow hs/<study>); --wait shows live progress and the report
+        <config.json> --dry-run          project calls, tokens and cost (per iteration and total); starts nothing
   status <study> [--json]                iteration, phase, best dev score, best graph, usage counters
   watch <study>                          live progress until the study ends, then the report
   pause|resume <study>                   pause after the current iteration / resume

@@ -8,6 +8,7 @@ import type { SearchReport } from '../../workflows/search.workflow';
 import { withClient } from '../client';
 import { loadConfigFile, printProblems } from '../config-file';
 import { modelLines, progressLine, reportText } from '../format';
+import { dryRun } from './dry-run';
 
 const handleOf = (client: Client, study: string): WorkflowHandle => client.workflow.getHandle(studyWorkflowId(study));
 
@@ -41,10 +42,14 @@ export async function watch(client: Client, study: string, intervalMs = 1000): P
 }
 
 async function start(env: HsEnv, argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { wait: { type: 'boolean', default: false } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { wait: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } },
+  });
   const file = positionals[0];
   if (file === undefined) {
-    console.error('usage: hs start <config.json> [--wait]');
+    console.error('usage: hs start <config.json> [--wait | --dry-run]');
     return 2;
   }
   const loaded = loadConfigFile(file);
@@ -52,6 +57,7 @@ async function start(env: HsEnv, argv: string[]): Promise<number> {
     printProblems(file, loaded.problems);
     return 2;
   }
+  if (values['dry-run']) return await dryRun(loaded.config, env.dataRoot);
   const { study } = loaded.config;
   return await withClient(env, async (client) => {
     try {

@@ -72,6 +72,21 @@ describe('e2e: the hs CLI and the Temporal CLI', function () {
     assert.match(good.stdout, /valid/);
   });
 
+  it('start --dry-run projects calls, tokens and cost without contacting a server', async () => {
+    const config = tinyStudy('cli-dry', fake.baseURL, { maxIterations: 5, budget: { maxCalls: 200 } });
+    const priced = { ...config, models: config.models.map((m) => ({ ...m, price: { promptPerMillion: 1, completionPerMillion: 4 } })) };
+    const before = fake.requests.length;
+    const outcome = await hs('start', writeConfig('dry', priced), '--dry-run'); // no server runs yet: nothing may be contacted
+    assert.equal(outcome.code, 0, outcome.stderr);
+    // arith-tiny: 6 dev / 4 test items; 3 models × 4 particles → 72 calls per iteration (6 items × 3 nodes × 4).
+    assert.match(outcome.stdout, /6 dev \/ 4 test items/);
+    assert.match(outcome.stdout, /each iteration\s+72\s/);
+    assert.match(outcome.stdout, /final test\s+12\s/);
+    assert.match(outcome.stdout, /total \(5 iterations\)\s+444\s/);
+    assert.match(outcome.stdout, /pauses the study after the initialisation and 2 iteration\(s\)/);
+    assert.equal(fake.requests.length, before, 'no model call');
+  });
+
   it('starts the dev server on a SQLite file and runs a study started by the Temporal CLI', async () => {
     const started = await hs('server', 'start', '--port', String(port), '--ui-port', String(uiPort));
     assert.equal(started.code, 0, started.stderr);

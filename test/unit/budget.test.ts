@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { BudgetSchema, callCostUsd, exhaustedLimit, projectStudy, type Spent } from '../../workflows/core/budget';
+import { BudgetSchema, callCostUsd, exhaustedLimit, iterationsWithin, projectStudy, type Spent } from '../../workflows/core/budget';
 import { applySettingsPatch } from '../../workflows/core/control';
 import { parseSearchConfig } from '../../workflows/core/config';
 
@@ -61,5 +61,16 @@ describe('budget', () => {
     assert.deepEqual(patched.config.budget, { maxCalls: 20, onExhausted: 'end' });
     const bad = applySettingsPatch(parsed.config, { budget: { maxCalls: -3 } }, 0);
     assert.ok(!bad.ok && bad.problems[0]?.path === 'budget.maxCalls');
+  });
+
+  it('iterations within a budget: the limit is checked before each iteration', () => {
+    const per = { calls: 30, promptTokens: 1000, completionTokens: 100, costUsd: 0.5 };
+    // After init 30 < 100 → it. 1 (60) → it. 2 (90) → it. 3 (120 ≥ 100): 3 iterations start.
+    assert.equal(iterationsWithin(BudgetSchema.parse({ maxCalls: 100 }), per), 3);
+    assert.equal(iterationsWithin(BudgetSchema.parse({ maxCalls: 90 }), per), 2);
+    assert.equal(iterationsWithin(BudgetSchema.parse({ maxCalls: 100, maxCostUsd: 1 }), per), 1, 'the tightest limit wins');
+    assert.equal(iterationsWithin(BudgetSchema.parse({ maxCalls: 10 }), per), 0, 'the initialisation alone exceeds it');
+    assert.equal(iterationsWithin(BudgetSchema.parse({ maxWallClockHours: 1 }), per), null, 'time is not projected');
+    assert.equal(iterationsWithin(BudgetSchema.parse({ maxCostUsd: 1 }), { ...per, costUsd: 0 }), null, 'free models never reach a cost limit');
   });
 });

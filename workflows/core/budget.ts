@@ -119,3 +119,20 @@ export function projectStudy(input: ProjectionInput): { iteration: Projection; i
   const finalTest = evaluationProjection(input, input.testItems);
   return { iteration, initialisation: iteration, finalTest, total: plus(times(iteration, input.iterations + 1), finalTest) };
 }
+
+/**
+ * How many iterations after the initialisation can start, at worst (each costing `perIteration`, the
+ * initialisation too), before the budget's call, token or cost limits stop the study: the budget is checked
+ * before each iteration, so iteration k+1 starts while (k+1)·perIteration is below every limit. Null when no
+ * such limit binds.
+ */
+export function iterationsWithin(budget: Budget, perIteration: Projection): number | null {
+  const pairs: [number | undefined, number][] = [
+    [budget.maxCalls, perIteration.calls],
+    [budget.maxPromptTokens, perIteration.promptTokens],
+    [budget.maxCompletionTokens, perIteration.completionTokens],
+    [budget.maxCostUsd, perIteration.costUsd],
+  ];
+  const bounds = pairs.flatMap(([limit, per]) => (limit === undefined || per <= 0 ? [] : [Math.max(0, Math.ceil(limit / per) - 1)]));
+  return bounds.length === 0 ? null : Math.min(...bounds);
+}
