@@ -4,14 +4,44 @@ import type { SearchReport } from '../workflows/search.workflow';
 
 const score = (x: number | null): string => (x === null ? '—' : x.toFixed(3));
 
+/** Fraction of the study done: the initialisation and every iteration are one unit each; the running step counts in part. */
+export function progressFraction(status: StatusView, step?: StepProgress): number {
+  if (status.phase === 'done') return 1;
+  const units = status.maxIterations + 1;
+  const finished = status.bestDevScore === null ? 0 : status.iteration + 1;
+  const partial = step !== undefined && step.evaluationsTotal > 0 ? step.evaluationsDone / step.evaluationsTotal : 0;
+  return Math.min(1, (finished + (status.currentStep === null ? 0 : partial)) / units);
+}
+
+/** "1h02m", "4m10s", "12s". */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+const BAR_WIDTH = 20;
+
+/**
+ * The live progress line of `hs start --wait` / `hs watch`, from the `status` query (and the running step's
+ * `progress`): a bar over initialisation + iterations, the iteration, the step's evaluations, best dev score,
+ * calls, cache hits, money spent and an ETA from the pace so far.
+ */
 export function progressLine(status: StatusView, step?: StepProgress): string {
   const c = status.counters;
+  const fraction = progressFraction(status, step);
+  const filled = Math.floor(fraction * BAR_WIDTH);
+  const bar = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%`;
   const evals = step ? ` evals ${step.evaluationsDone}/${step.evaluationsTotal}` : '';
-  const paused = status.paused ? ' [paused]' : '';
+  const paused = status.paused ? ' [paused]' : status.budget.exhausted !== null ? ` [budget: ${status.budget.exhausted}]` : '';
   const stop = status.stopRequested ? ' [stopping]' : '';
+  const elapsed = status.budget.spent.wallClockHours * 3600;
+  const eta = fraction > 0 && fraction < 1 && status.budget.exhausted === null && !status.paused ? ` | ETA ${duration((elapsed / fraction) * (1 - fraction))}` : '';
   return (
-    `[${status.study}] ${status.phase}${paused}${stop} iteration ${status.iteration}/${status.maxIterations}${evals}` +
-    ` | best dev ${score(status.bestDevScore)} | calls ${c.calls + (step?.calls ?? 0)} | cache hits ${c.cacheHits + (step?.cacheHits ?? 0)}`
+    `[${status.study}] ${status.phase}${paused}${stop} ${bar} iteration ${status.iteration}/${status.maxIterations}${evals}` +
+    ` | best dev ${score(status.bestDevScore)} | calls ${c.calls + (step?.calls ?? 0)} | cache hits ${c.cacheHits + (step?.cacheHits ?? 0)}` +
+    ` | cost $${c.costUsd.toFixed(2)}${eta}`
   );
 }
 

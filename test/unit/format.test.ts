@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { BudgetSchema } from '../../workflows/core/budget';
+import type { StatusView, StepProgress } from '../../workflows/messages';
+import { duration, progressFraction, progressLine } from '../../scripts/format';
+
+const status = (over: Partial<StatusView> = {}): StatusView => ({
+  study: 's',
+  phase: 'role-step',
+  iteration: 1,
+  maxIterations: 3,
+  bestDevScore: 0.5,
+  bestTestScore: null,
+  bestGraph: null,
+  counters: { calls: 100, cacheHits: 20, promptTokens: 0, completionTokens: 0, costUsd: 0.125, evaluations: 8, unparsable: 0, errors: 0 },
+  models: null,
+  paused: false,
+  stopRequested: false,
+  runs: 0,
+  currentStep: 'hs/s/role-2',
+  settings: {} as StatusView['settings'],
+  budget: { limits: BudgetSchema.parse({}), spent: { calls: 100, promptTokens: 0, completionTokens: 0, costUsd: 0.125, wallClockHours: 0.5 }, exhausted: null },
+  ...over,
+});
+const step: StepProgress = { iteration: 2, evaluationsDone: 2, evaluationsTotal: 4, calls: 10, cacheHits: 1 };
+
+describe('progress line', () => {
+  it('fraction: initialisation and each iteration are one unit; the running step counts in part', () => {
+    // init + iteration 1 done (2 units) + half of iteration 2, out of 4 units.
+    assert.equal(progressFraction(status(), step), 2.5 / 4);
+    assert.equal(progressFraction(status({ bestDevScore: null, iteration: 0, currentStep: 'hs/s/role-0' }), step), 0.5 / 4);
+    assert.equal(progressFraction(status({ currentStep: null }), step), 2 / 4, 'between iterations');
+    assert.equal(progressFraction(status({ phase: 'done' })), 1);
+  });
+
+  it('shows a bar, evaluations, best score, calls, cost and an ETA from the pace so far', () => {
+    // 30 min for 62.5 %: 18 min to go.
+    assert.equal(
+      progressLine(status(), step),
+      '[s] role-step [############........]  62% iteration 1/3 evals 2/4 | best dev 0.500 | calls 110 | cache hits 21 | cost $0.13 | ETA 18m00s',
+    );
+    const exhausted = progressLine(status({ budget: { ...status().budget, exhausted: 'maxCalls (100 ≥ 100)' }, currentStep: null }));
+    assert.match(exhausted, /\[budget: maxCalls \(100 ≥ 100\)\]/);
+    assert.doesNotMatch(exhausted, /ETA/, 'no ETA while paused');
+  });
+
+  it('durations', () => {
+    assert.deepEqual([duration(5.4), duration(250), duration(3720), duration(-3)], ['5s', '4m10s', '1h02m', '0s']);
+  });
+});
