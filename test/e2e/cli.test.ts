@@ -107,7 +107,7 @@ describe('e2e: the hs CLI and the Temporal CLI', function () {
 
     const status = await hs('status', 'cli-temporal');
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /\[cli-temporal\] done iteration 1\/1 \| best dev \d\.\d{3}/);
+    assert.match(status.stdout, /\[cli-temporal\] done \[#{20}\] 100% iteration 1\/1 \| best dev \d\.\d{3}/);
   });
 
   it('start --wait shows progress and the report; stop ends a long study early', async () => {
