@@ -1,13 +1,23 @@
 /**
- * The two things evaluation needs from the Temporal activity context — heartbeats and the cancellation
- * signal — behind a small interface, so the code runs (and is testable) with or without an activity context.
+ * What evaluation needs from the Temporal activity context — heartbeats, the cancellation signal, the metric
+ * meter and the logger — behind a small interface, so the code runs (and is testable) with or without an
+ * activity context.
  */
 import { Context } from '@temporalio/activity';
+import type { MetricMeter } from '@temporalio/common';
 
-/** Heartbeat and cancellation of the running activity. */
+/** A structured logger (the activity's logger adds the activity and workflow context to every entry). */
+export interface ActivityLog {
+  info(message: string, meta?: Record<string, unknown>): void;
+}
+
+/** Heartbeat, cancellation, metrics and logs of the running activity. */
 export interface ActivityHooks {
   heartbeat(details: unknown): void;
   cancellationSignal: AbortSignal | undefined;
+  /** The SDK's metric meter (exported with the runtime's metrics, e.g. Prometheus); undefined outside an activity. */
+  metricMeter?: MetricMeter | undefined;
+  log?: ActivityLog | undefined;
 }
 
 /** Hooks of the current Temporal activity, or inert hooks outside an activity context. */
@@ -18,5 +28,10 @@ export function currentActivityHooks(): ActivityHooks {
   } catch {
     return { heartbeat: () => undefined, cancellationSignal: undefined };
   }
-  return { heartbeat: (details) => context.heartbeat(details), cancellationSignal: context.cancellationSignal };
+  return {
+    heartbeat: (details) => context.heartbeat(details),
+    cancellationSignal: context.cancellationSignal,
+    metricMeter: context.metricMeter,
+    log: { info: (message, meta) => void context.log.info(message, meta) },
+  };
 }

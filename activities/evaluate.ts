@@ -23,6 +23,7 @@ import type { BlobStore } from './blob-store';
 import { createCachedLlm, type CachedLlm, type CachedLlmDeps } from './cached-llm';
 import type { CallCache } from './call-cache';
 import { classifyItemErrors, fatalFailure, judgeCounts } from './evaluation-outcome';
+import { reportEvaluation } from './evaluation-telemetry';
 import { ledgerKey, type Ledger } from './ledger';
 import type { KeyedLimiter } from './limiter';
 import type { LlmClient } from './llm-client';
@@ -256,6 +257,7 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
     const transcriptKey = await deps.blobs.putJson(transcript);
     const { counts, failure } = judgeCounts(request, entries, transcriptKey);
     const result: EvaluationResult = { ...counts, usage: { ...tally }, transcriptKey };
+    const latencyMs = performance.now() - startedAt;
     await deps.ledger?.record({
       key: ledgerKey(request, sha256),
       study: request.label.study,
@@ -272,10 +274,11 @@ export function createEvaluationActivities(deps: EvaluationDeps) {
       ...counts,
       usage: result.usage,
       failure: failure === undefined ? null : { type: String(failure.type), message: failure.message },
-      latencyMs: Math.round(performance.now() - startedAt),
+      latencyMs: Math.round(latencyMs),
       transcriptKey,
       recordedAt: new Date().toISOString(),
     });
+    reportEvaluation(hooks, request, result, latencyMs, failure?.message);
     if (failure !== undefined) throw failure;
     return result;
   };

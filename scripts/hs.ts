@@ -7,6 +7,7 @@ import { searchConfigJsonSchema } from '../workflows/core/config';
 import { readEnv } from '../workers/env';
 import { TASK_QUEUES } from '../workflows/core/names';
 import type * as DepsModule from '../workers/deps';
+import type * as TelemetryModule from '../workers/telemetry';
 import type * as WorkerModule from '../workers/worker';
 import { loadConfigFile, printProblems } from './config-file';
 import { serverCommand } from './commands/server';
@@ -43,7 +44,8 @@ const USAGE = `usage: npx hs <command> [options]
                                          the embedded OpenAI-compatible CPU server (node-llama-cpp)
   demo                                   a real study end to end on the embedded model (or HS_DEMO_BASE_URL + HS_DEMO_MODELS)
 
-environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS_HOME (.hs), HS_DATA_ROOT (.)`;
+environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS_HOME (.hs), HS_DATA_ROOT (.),
+             HS_METRICS_ADDRESS (worker Prometheus /metrics, e.g. 0.0.0.0:9464), HS_LOG_FORMAT (text|json), HS_LOG_LEVEL`;
 
 /**
  * Loads a module on first use: the worker pulls in the SDK's native bridge and webpack, which `validate`,
@@ -69,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
         return 2;
       }
       // Loaded lazily: the worker pulls in the SDK's native bridge, which other commands do not need.
+      const { installTelemetry, readTelemetryEnv } = lazy<typeof TelemetryModule>('../workers/telemetry');
+      installTelemetry(readTelemetryEnv());
       const { runWorkers } = lazy<typeof WorkerModule>('../workers/worker');
       const { createRealDeps } = lazy<typeof DepsModule>('../workers/deps');
       const env = readEnv();

@@ -3,7 +3,7 @@
  * (adapter tensors), or a subset
  * (`queues`), so that at scale each queue can run on its own hosts.
  */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE, TASK_QUEUES, WEIGHTS_TASK_QUEUE, type TaskQueue } from '../workflows/core/names';
 import { dataConverterFor } from './codec';
@@ -90,7 +90,8 @@ export async function runWorkers(env: HsEnv, deps: ActivityDeps, queues?: readon
   try {
     const dataConverter = dataConverterFor(env.payloadKey);
     const workers = await createWorkers({ connection, namespace: env.namespace, deps, ...(queues ? { queues } : {}), maxEvaluations: env.maxEvaluations, ...(dataConverter ? { dataConverter } : {}) });
-    console.error(`[hs worker] polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${env.temporalAddress} (namespace ${env.namespace})`);
+    const polled = workers.map((w) => w.options.taskQueue);
+    Runtime.instance().logger.info(`hs worker polling ${polled.join(', ')} on ${env.temporalAddress} (namespace ${env.namespace})`, { queues: polled, address: env.temporalAddress, namespace: env.namespace });
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await connection.close();

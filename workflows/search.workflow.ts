@@ -14,6 +14,8 @@ import {
   condition,
   continueAsNew,
   executeChild,
+  log,
+  metricMeter,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -284,6 +286,17 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   });
 
   upsertSearchAttributes([{ key: studyKey, value: config.study }]);
+  const bestScoreGauge = metricMeter.createGauge('hs_best_dev_score', 'float', 'accuracy', "The study's all-time best dev score");
+  /** After every iteration: search attributes, the best-score gauge and one log entry (metrics and logs are replay-safe). */
+  const announce = (s: SearchState): void => {
+    upsertSearchAttributes([
+      { key: iterationKey, value: s.iteration },
+      { key: bestScoreKey, value: s.best.devScore },
+    ]);
+    bestScoreGauge.set(s.best.devScore, { study: config.study });
+    const summary = s.summaries[s.summaries.length - 1];
+    log.info('iteration finished', { study: config.study, iteration: s.iteration, bestDevScore: s.best.devScore, iterationBestScore: summary?.bestScore, meanScore: summary?.meanScore, calls: s.counters.calls, costUsd: s.counters.costUsd });
+  };
 
   /**
    * One iteration: the role-step child, then (with adapters) the weight-step child on the role step's best
@@ -359,10 +372,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       runs: 0,
       startedAt: workflowInfo().runStartTime.getTime(),
     };
-    upsertSearchAttributes([
-      { key: iterationKey, value: 0 },
-      { key: bestScoreKey, value: state.best.devScore },
-    ]);
+    announce(state);
   }
   phase = withWeights ? 'weight-step' : 'role-step';
 
@@ -410,10 +420,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     const step = await runIteration(state.iteration + 1, { spec: config.task, sha256: state.task.sha256 }, state, state.weights);
     state = stateAfter(state, step);
     iterationsThisRun++;
-    upsertSearchAttributes([
-      { key: iterationKey, value: state.iteration },
-      { key: bestScoreKey, value: state.best.devScore },
-    ]);
+    announce(state);
   }
 
   phase = 'final-test';
