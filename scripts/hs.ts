@@ -33,6 +33,8 @@ const USAGE = `usage: npx hs <command> [options]
   stop <study>                           finish after the current iteration, evaluate the best system on test
   configure <study> --set PATH=VALUE…    change PSO coefficients, weightStep.assignments, patience, maxIterations
             [--patch JSON]               or concurrency from the next iteration on (validated by the workflow)
+  seed <study> --edges a>b,b>c | --matrix JSON [--particle K]
+                                         inject a graph as a graph particle at the next iteration
   particles <study> [--json]             every particle: position summary, personal best, utility history
   result <study> [--json]                wait for and print the final report
   audit <study> [--out FILE] [--format jsonl|csv]
@@ -111,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
     case 'pool':
       return await lazy<typeof PoolModule>('./commands/pool').poolCommand(rest);
     case 'configure':
+    case 'seed':
     case 'particles':
       return await lazy<typeof ControlModule>('./commands/control').controlCommand(command, rest);
     case 'start':

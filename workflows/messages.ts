@@ -5,9 +5,10 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { Budget, Spent } from './core/budget';
 import type { LiveSettings, SettingsPatch } from './core/control';
 import type { ParticlesView } from './core/particles';
+import type { SeedRequest } from './core/seed';
 import type { Counters } from './core/state';
 
-export type { LiveSettings, ParticlesView, SettingsPatch };
+export type { LiveSettings, ParticlesView, SeedRequest, SettingsPatch };
 
 export type SearchPhase = 'initialising' | 'role-step' | 'weight-step' | 'paused' | 'final-test' | 'done';
 
@@ -71,6 +72,17 @@ export interface ConfigureResult {
  * on. Validated: a bad patch is rejected (`InvalidUpdate`, naming each field) and never enters the history.
  */
 export const configureUpdate = defineUpdate<ConfigureResult, [SettingsPatch]>('configure');
+/** What `seed` answers: the graph particle the seed will replace, from which iteration on. */
+export interface SeedResult {
+  particle: number;
+  appliesFromIteration: number;
+}
+
+/**
+ * Injects a graph (an adjacency matrix, or edges between model ids) as a graph particle's position at the next
+ * iteration (velocity 0). Validated like `configure`.
+ */
+export const seedUpdate = defineUpdate<SeedResult, [SeedRequest]>('seed');
 /** Every particle of both swarms: position summary, personal best, history. */
 export const particlesQuery = defineQuery<ParticlesView>('particles');
 /** Progress of one iteration child. */

@@ -32,14 +32,17 @@ import { modelsAt } from './core/weight-swarm';
 import { exhaustedLimit, type Spent } from './core/budget';
 import { applySettingsPatch, liveSettings } from './core/control';
 import { particlesView } from './core/particles';
+import { injectSeeds, parseSeed, type GraphSeed } from './core/seed';
 import {
   configureUpdate,
   particlesQuery,
   pauseSignal,
+  seedUpdate,
   resumeSignal,
   statusQuery,
   stopUpdate,
   type ConfigureResult,
+  type SeedResult,
   type ModelStatus,
   type SearchPhase,
   type StatusView,
@@ -269,10 +272,27 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     (patch): ConfigureResult => {
       nextConfig = patched(patch);
       reconfigured = true;
-      const next = state === undefined ? 0 : state.iteration + 1;
-      return { appliesFromIteration: currentStep === null ? next : next + 1, settings: liveSettings(nextConfig) };
+      return { appliesFromIteration: nextIterationFrom(), settings: liveSettings(nextConfig) };
     },
     { validator: (patch) => void patched(patch) },
+  );
+  /** Seeds accepted by `seed`, injected into the graph swarm at the next iteration boundary. */
+  let pendingSeeds: GraphSeed[] = [];
+  const nextIterationFrom = (): number => (state === undefined ? 0 : state.iteration + 1) + (currentStep === null ? 0 : 1);
+  const checkedSeed = (input: unknown): GraphSeed => {
+    if (state === undefined) throw ApplicationFailure.nonRetryable('Invalid seed: the graph swarm does not exist yet (iteration 0 is running); seed after it', FailureType.InvalidUpdate);
+    const outcome = parseSeed(input, config.models.map((m) => m.id), state.swarm);
+    if (!outcome.ok) throw ApplicationFailure.nonRetryable(`Invalid seed: ${outcome.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, FailureType.InvalidUpdate, outcome.problems);
+    return outcome.seed;
+  };
+  setHandler(
+    seedUpdate,
+    (input): SeedResult => {
+      const seed = checkedSeed(input);
+      pendingSeeds = [...pendingSeeds, seed];
+      return { particle: seed.particle, appliesFromIteration: nextIterationFrom() };
+    },
+    { validator: (input) => void checkedSeed(input) },
   );
   setHandler(pauseSignal, () => {
     paused = true;
@@ -380,6 +400,10 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   let stoppedBy: StopReason;
   for (;;) {
     config = nextConfig;
+    if (pendingSeeds.length > 0) {
+      state = { ...state, swarm: injectSeeds(state.swarm, pendingSeeds) };
+      pendingSeeds = [];
+    }
     if (stopRequested) {
       stoppedBy = 'stopped';
       break;

@@ -1,6 +1,6 @@
 /**
- * `hs configure <study> --set PATH=VALUE…` (the `configure` update) and `hs particles <study>` (the
- * `particles` query): live control of a running study.
+ * `hs configure <study> --set PATH=VALUE…` (the `configure` update), `hs seed <study> --edges a>b,b>c`
+ * (the `seed` update) and `hs particles <study>` (the `particles` query): live control of a running study.
  */
 import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -8,7 +8,7 @@ import { readEnv } from '../../workers/env';
 import { SettingsPatchSchema } from '../../workflows/core/control';
 import { formatPath } from '../../workflows/core/config';
 import { studyWorkflowId } from '../../workflows/core/names';
-import { configureUpdate, particlesQuery, type ParticlesView, type SettingsPatch } from '../../workflows/messages';
+import { configureUpdate, particlesQuery, seedUpdate, type ParticlesView, type SeedRequest, type SettingsPatch } from '../../workflows/messages';
 import { withClient } from '../client';
 
 /** A value as typed: JSON when it parses (numbers, booleans, objects), else the string itself. */
@@ -58,17 +58,69 @@ export function particlesText(view: ParticlesView): string {
   return lines.join('\n');
 }
 
-export async function controlCommand(command: 'configure' | 'particles', argv: string[]): Promise<number> {
+/** `"a>b,b>c"` → `[["a","b"],["b","c"]]`; undefined when malformed. */
+export function edgesFromText(text: string): [string, string][] | undefined {
+  const edges = text.split(',').map((e) => e.trim().split('>').map((id) => id.trim()));
+  return edges.every((e) => e.length === 2 && e[0] !== '' && e[1] !== '') ? (edges as [string, string][]) : undefined;
+}
+
+const USAGE = {
+  configure: 'usage: hs configure <study> --set PATH=VALUE [--set …] | --patch JSON',
+  seed: 'usage: hs seed <study> --edges FROM>TO[,FROM>TO…] | --matrix JSON [--particle K]',
+  particles: 'usage: hs particles <study> [--json]',
+} as const;
+
+/** Runs an update, printing the workflow validator's rejection (exit 2) instead of a stack. */
+async function updateOrRejection<T>(run: () => Promise<T>, print: (result: T) => void): Promise<number> {
+  try {
+    print(await run());
+    return 0;
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof Error) {
+      console.error(error.cause.message);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function seed(study: string, values: { edges?: string; matrix?: string; particle?: string }): Promise<number> {
+  const edges = values.edges === undefined ? undefined : edgesFromText(values.edges);
+  if ((values.edges === undefined) === (values.matrix === undefined) || (values.edges !== undefined && edges === undefined)) {
+    console.error(USAGE.seed);
+    return 2;
+  }
+  const request: SeedRequest = {
+    ...(edges === undefined ? { matrix: valueOf(values.matrix ?? '') as number[][] } : { edges }),
+    ...(values.particle === undefined ? {} : { particle: Number(values.particle) }),
+  };
+  return await withClient(readEnv(), (client) =>
+    updateOrRejection(
+      () => client.workflow.getHandle(studyWorkflowId(study)).executeUpdate(seedUpdate, { args: [request] }),
+      (r) => console.log(`"${study}": the seed replaces graph particle ${r.particle} from iteration ${r.appliesFromIteration} on`),
+    ),
+  );
+}
+
+export async function controlCommand(command: 'configure' | 'particles' | 'seed', argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { set: { type: 'string', multiple: true, default: [] }, patch: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: {
+      set: { type: 'string', multiple: true, default: [] },
+      patch: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      edges: { type: 'string' },
+      matrix: { type: 'string' },
+      particle: { type: 'string' },
+    },
   });
   const study = positionals[0];
   if (study === undefined) {
-    console.error(command === 'configure' ? 'usage: hs configure <study> --set PATH=VALUE [--set …] | --patch JSON' : 'usage: hs particles <study> [--json]');
+    console.error(USAGE[command]);
     return 2;
   }
+  if (command === 'seed') return await seed(study, values);
   if (command === 'particles') {
     return await withClient(readEnv(), async (client) => {
       const view = await client.workflow.getHandle(studyWorkflowId(study)).query(particlesQuery);
@@ -86,18 +138,13 @@ export async function controlCommand(command: 'configure' | 'particles', argv: s
     for (const issue of checked.error.issues) console.error(`  ${formatPath(issue.path)}: ${issue.message}`);
     return 2;
   }
-  return await withClient(readEnv(), async (client) => {
-    try {
-      const result = await client.workflow.getHandle(studyWorkflowId(study)).executeUpdate(configureUpdate, { args: [built.patch as SettingsPatch] });
-      console.log(`"${study}": new settings from iteration ${result.appliesFromIteration} on`);
-      console.log(JSON.stringify(result.settings, null, 2));
-      return 0;
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError && error.cause instanceof Error) {
-        console.error(error.cause.message);
-        return 2;
-      }
-      throw error;
-    }
-  });
+  return await withClient(readEnv(), (client) =>
+    updateOrRejection(
+      () => client.workflow.getHandle(studyWorkflowId(study)).executeUpdate(configureUpdate, { args: [built.patch as SettingsPatch] }),
+      (result) => {
+        console.log(`"${study}": new settings from iteration ${result.appliesFromIteration} on`);
+        console.log(JSON.stringify(result.settings, null, 2));
+      },
+    ),
+  );
 }

@@ -134,6 +134,12 @@ describe('e2e: the hs CLI and the Temporal CLI', function () {
     ]);
     const status = JSON.parse((await hs('status', 'cli-long', '--json')).stdout) as { settings: { patience: number; roleStep: { inertia: number } } };
     assert.deepEqual([status.settings.patience, status.settings.roleStep.inertia], [450, 0.3]);
+    const seeded = await hs('seed', 'cli-long', '--edges', 'alpha>beta,beta>gamma');
+    assert.equal(seeded.code, 0, seeded.stderr);
+    assert.match(seeded.stdout, /the seed replaces graph particle \d from iteration \d+ on/);
+    const badSeed = await hs('seed', 'cli-long', '--edges', 'alpha>omega');
+    assert.equal(badSeed.code, 2);
+    assert.match(badSeed.stderr, /unknown model id "omega"/);
     let particles = await hs('particles', 'cli-long');
     for (let i = 0; i < 50 && !/graph 0:/.test(particles.stdout); i++) particles = await hs('particles', 'cli-long');
     assert.equal(particles.code, 0, particles.stderr);

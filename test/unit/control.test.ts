@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { applySettingsPatch, liveSettings, type PatchOutcome } from '../../workflows/core/control';
 import { parseSearchConfig, type SearchConfig } from '../../workflows/core/config';
 import { particlesView } from '../../workflows/core/particles';
-import { patchFromAssignments } from '../../scripts/commands/control';
+import { edgesFromText, patchFromAssignments } from '../../scripts/commands/control';
 
 function config(extra: Record<string, unknown> = {}): SearchConfig {
   const result = parseSearchConfig({
@@ -116,5 +116,10 @@ describe('hs configure: --set PATH=VALUE', () => {
       assert.equal(patchFromAssignments([bad]).ok, false, bad);
     }
     assert.equal(patchFromAssignments(['patience=3', 'patience.x=1']).ok, false, 'a value cannot become an object');
+  });
+
+  it('hs seed --edges: "a>b,b>c" → edge pairs; malformed → undefined', () => {
+    assert.deepEqual(edgesFromText('a>b, b > c'), [['a', 'b'], ['b', 'c']]);
+    for (const bad of ['a', 'a>', '>b', 'a>b>c', 'a>b,,']) assert.equal(edgesFromText(bad), undefined, bad);
   });
 });

@@ -10,7 +10,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createRealDeps } from '../../workers/deps';
 import type { SearchConfig } from '../../workflows/core/config';
 import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, studyWorkflowId } from '../../workflows/core/names';
-import { configureUpdate, pauseSignal, particlesQuery, resumeSignal, statusQuery } from '../../workflows/messages';
+import type { GraphSwarm } from '../../workflows/core/swarm';
+import { configureUpdate, pauseSignal, particlesQuery, resumeSignal, seedUpdate, statusQuery } from '../../workflows/messages';
 import type { SearchReport } from '../../workflows/search.workflow';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
@@ -29,16 +30,17 @@ describe('live control: configure and particles', function () {
     await Promise.all([env?.teardown(), fake?.close()]);
   });
 
-  /** The config a role-step child was started with. */
-  const roleStepConfig = async (study: string, iteration: number): Promise<SearchConfig> => {
+  /** The input a role-step child was started with. */
+  const roleStepInput = async (study: string, iteration: number): Promise<{ config: SearchConfig; swarm?: GraphSwarm }> => {
     const history = await env.client.workflow.getHandle(roleStepWorkflowId(study, iteration)).fetchHistory();
     const input = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
     const [args] = await Promise.all(input.map((p) => env.client.options.loadedDataConverter.payloadConverter.fromPayload(p)));
-    return (args as { config: SearchConfig }).config;
+    return args as { config: SearchConfig; swarm?: GraphSwarm };
   };
+  const roleStepConfig = async (study: string, iteration: number): Promise<SearchConfig> => (await roleStepInput(study, iteration)).config;
 
-  const rejection = async (handle: WorkflowHandle, patch: unknown): Promise<string> => {
-    const error = await handle.executeUpdate(configureUpdate, { args: [patch as never] }).then(
+  const rejection = async (handle: WorkflowHandle, patch: unknown, update: typeof configureUpdate | typeof seedUpdate = configureUpdate): Promise<string> => {
+    const error = await handle.executeUpdate(update as typeof configureUpdate, { args: [patch as never] }).then(
       () => assert.fail(`patch ${JSON.stringify(patch)} should be rejected`),
       (e: unknown) => e,
     );
@@ -70,11 +72,17 @@ describe('live control: configure and particles', function () {
       assert.match(await rejection(handle, { seed: 3 }), /seed|unrecognized/i);
       assert.match(await rejection(handle, { maxIterations: 0 }), /maxIterations: iteration \d+ is already done/);
       assert.match(await rejection(handle, {}), /empty patch/);
+      assert.match(await rejection(handle, { edges: [['alpha', 'nobody']] }, seedUpdate), /unknown model id "nobody"/);
+      assert.match(await rejection(handle, { matrix: [[0]] }, seedUpdate), /matrix: must be 3×3/);
+      assert.match(await rejection(handle, { edges: [], matrix: [] }, seedUpdate), /exactly one of/);
+      assert.match(await rejection(handle, { edges: [['alpha', 'beta']], particle: 9 }, seedUpdate), /particle: there are 4 graph particles/);
 
       const done = (await handle.query(statusQuery)).iteration;
       const result = await handle.executeUpdate(configureUpdate, { args: [{ roleStep: { inertia: 0.55, social: 0.45 }, maxIterations: done + 2, concurrency: 3 }] });
       assert.equal(result.appliesFromIteration, done + 1);
       assert.equal(result.settings.roleStep.inertia, 0.55);
+      const seeded = await handle.executeUpdate(seedUpdate, { args: [{ edges: [['alpha', 'beta'], ['beta', 'gamma']] }] });
+      assert.equal(seeded.appliesFromIteration, done + 1);
       const status = await handle.query(statusQuery);
       assert.deepEqual([status.settings.roleStep.inertia, status.settings.roleStep.social, status.settings.concurrency, status.maxIterations], [0.55, 0.45, 3, done + 2]);
 
@@ -99,10 +107,15 @@ describe('live control: configure and particles', function () {
         assert.deepEqual([config.roleStep.inertia, config.roleStep.social, config.concurrency], [0.55, 0.45, 3], `iteration ${t} ran with the patch (also after continue-as-new)`);
       }
 
-      // The five rejected patches left no trace in the history; the accepted one did.
+      // The seed became the chosen particle's position (velocity 0) for the next iteration.
+      const seededParticle = (await roleStepInput(study, done + 1)).swarm?.particles[seeded.particle];
+      assert.deepEqual(seededParticle?.position, [[0, 1, 0], [0, 0, 1], [0, 0, 0]]);
+      assert.deepEqual(seededParticle?.velocity, [[0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+
+      // The nine rejected updates left no trace in the history; the two accepted ones did.
       const events = (await env.client.workflow.getHandle(studyWorkflowId(study), pausedRun).fetchHistory()).events ?? [];
       const accepted = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
-      assert.equal(accepted.length, 1, 'only the valid patch is in the history');
+      assert.equal(accepted.length, 2, 'only the valid patch and seed are in the history');
     });
   });
 });
