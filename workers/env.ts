@@ -21,7 +21,7 @@ const EnvSchema = TemporalEnvSchema.extend({
   /** `hs-llm`: max evaluation activities one worker runs at once (each runs many model calls). */
   HS_MAX_EVALUATIONS: z.coerce.number().int().min(1).max(1024).default(32),
   /** `hs-weights`: max adapter activities (tensor PSO updates, imports, publishing) one worker runs at once. */
-  HS_MAX_WEIGHT_UPDATES: z.coerce.number().int().min(1).max(256).default(4),
+  HS_MAX_WEIGHT_UPDATES: z.coerce.number().int().min(1).max(64).default(4),
   /** `hs`: max workflow tasks one worker processes at once (the SDK's default, 40; at least 2 with the cache on). */
   HS_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(10_000).default(40),
   /** `hs`: workflow executions one worker keeps cached (sticky; 0 = no cache); default: the SDK's, from the memory size. */

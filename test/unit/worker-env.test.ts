@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { readEnv, type HsEnv } from '../../workers/env';
+import { parsePluginOptions } from '../../workers/plugin-options';
 import { describeTemporal, temporalConnectionOptions, unreachable } from '../../workers/temporal-connection';
 import { concurrencyOf } from '../../workers/worker';
 import { tempDir } from '../helpers/temporal';
@@ -50,6 +51,12 @@ describe('workers/env: concurrency per task queue', () => {
     const env = readEnv({ HS_MAX_EVALUATIONS: '2', HS_MAX_WEIGHT_UPDATES: '1', HS_MAX_WORKFLOW_TASKS: '8', HS_MAX_CACHED_WORKFLOWS: '100' });
     assert.deepEqual(concurrencyOf(env), { maxEvaluations: 2, maxWeightUpdates: 1, maxWorkflowTasks: 8, maxCachedWorkflows: 100 });
     assert.equal(readEnv({ HS_MAX_WORKFLOW_TASKS: '1', HS_MAX_CACHED_WORKFLOWS: '0' }).maxWorkflowTasks, 1, 'one task at a time is fine without a cache');
+  });
+
+  it('the plugin takes its weight-activity default from HS_MAX_WEIGHT_UPDATES, as `hs worker` does', () => {
+    assert.equal(parsePluginOptions({}, { HS_MAX_WEIGHT_UPDATES: '2' }, '/srv').maxWeightUpdates, 2);
+    assert.equal(parsePluginOptions({ maxWeightUpdates: 3 }, { HS_MAX_WEIGHT_UPDATES: '2' }, '/srv').maxWeightUpdates, 3);
+    assert.equal(parsePluginOptions({}, {}, '/srv').maxWeightUpdates, 4);
   });
 
   it('rejects values the SDK would silently change, naming the variable', () => {
