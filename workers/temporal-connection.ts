@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
 
@@ -183,7 +184,13 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** The error for a connection that failed: what was tried, the cause, and the likely fix. */
 export function unreachable(settings: TemporalConnectionSettings, cause: unknown): Error {
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  // The SDK wraps the telling part (e.g. "16 UNAUTHENTICATED: …") in `cause`: show the whole chain.
+  const reasons: string[] = [];
+  for (let e: unknown = cause; e !== undefined && reasons.length < 5; e = e instanceof Error ? e.cause : undefined) {
+    const message = e instanceof Error ? e.message : typeof e === 'string' ? e : inspect(e);
+    if (!reasons.includes(message)) reasons.push(message);
+  }
+  const reason = reasons.join(': ');
   const host = settings.address.replace(/:\d+$/, '');
   const local = settings.tls === undefined && settings.apiKey === undefined && LOCAL_HOSTS.has(host);
   const fix = local

@@ -157,6 +157,8 @@ describe('workers/temporal-connection: options for Connection and NativeConnecti
   it('a failed connection says what was tried and how to fix it', () => {
     const local = readEnv({}).temporal;
     assert.match(unreachable(local, new Error('refused')).message, /^cannot reach Temporal at 127\.0\.0\.1:7233 \(namespace default; plain TCP\): refused; start it with `npx hs server start`/);
+    const wrapped = new Error('Failed to connect to Temporal server', { cause: new Error('16 UNAUTHENTICATED: invalid API key') });
+    assert.match(unreachable(local, wrapped).message, /: Failed to connect to Temporal server: 16 UNAUTHENTICATED: invalid API key; /);
     const remote = readEnv({ TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_TLS: 'true' }).temporal;
     assert.match(unreachable(remote, new Error('handshake')).message, /check TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE and the TLS \/ API key settings/);
   });
