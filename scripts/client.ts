@@ -1,14 +1,17 @@
-/** A Temporal client for the CLI, from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, HS_PAYLOAD_KEY). */
+/** A Temporal client for the CLI, from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*,
+ * TEMPORAL_API_KEY, HS_PAYLOAD_KEY). */
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFor } from '../workers/codec';
 import type { HsEnv } from '../workers/env';
+import { temporalConnectionOptions, unreachable } from '../workers/temporal-connection';
 
 export async function withClient<T>(env: HsEnv, fn: (client: Client) => Promise<T>): Promise<T> {
+  const options = temporalConnectionOptions(env.temporal); // certificate errors are not connection errors
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address: env.temporalAddress, connectTimeout: 5000 });
+    connection = await Connection.connect({ ...options, connectTimeout: 5000 });
   } catch (e) {
-    throw new Error(`cannot reach Temporal at ${env.temporalAddress} (${(e as Error).message}); start it with \`npx hs server start\``);
+    throw unreachable(env.temporal, e);
   }
   try {
     const dataConverter = dataConverterFor(env.payloadKey);

@@ -47,7 +47,10 @@ const USAGE = `usage: npx hs <command> [options]
   demo                                   a real study end to end on the embedded model (or HS_DEMO_BASE_URL + HS_DEMO_MODELS)
 
 environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS_HOME (.hs), HS_DATA_ROOT (.),
-             HS_METRICS_ADDRESS (worker Prometheus /metrics, e.g. 0.0.0.0:9464), HS_LOG_FORMAT (text|json), HS_LOG_LEVEL`;
+             HS_METRICS_ADDRESS (worker Prometheus /metrics, e.g. 0.0.0.0:9464), HS_LOG_FORMAT (text|json), HS_LOG_LEVEL;
+  a Temporal cluster or Temporal Cloud: TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+  TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY (the Temporal CLI's variables; *_DATA for inline PEM);
+  worker concurrency: HS_MAX_WORKFLOW_TASKS (40), HS_MAX_CACHED_WORKFLOWS, HS_MAX_EVALUATIONS (32), HS_MAX_WEIGHT_UPDATES (4)`;
 
 /**
  * Loads a module on first use: the worker pulls in the SDK's native bridge and webpack, which `validate`,

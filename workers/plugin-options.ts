@@ -1,6 +1,6 @@
 /**
  * Options of `HeterogeneousSwarmsPlugin`, validated with zod. Every option defaults to the worker environment
- * (workers/env.ts: HS_HOME, HS_DATA_ROOT, HS_ADAPTER_EXPORT_DIR, HS_PAYLOAD_KEY, HS_MAX_EVALUATIONS), so
+ * (workers/env.ts: HS_HOME, HS_DATA_ROOT, HS_ADAPTER_EXPORT_DIR, HS_PAYLOAD_KEY, HS_MAX_EVALUATIONS, HS_MAX_WEIGHT_UPDATES), so
  * `new HeterogeneousSwarmsPlugin()` behaves as `hs worker` does in the same environment.
  */
 import path from 'node:path';
@@ -28,7 +28,7 @@ const OptionsSchema = z.strictObject({
     .optional(),
   /** Max concurrent evaluations on `hs-llm` (default HS_MAX_EVALUATIONS, else 32). */
   maxEvaluations: z.number().int().min(1).max(1024).optional(),
-  /** Max concurrent tensor activities on `hs-weights` (default 4). */
+  /** Max concurrent tensor activities on `hs-weights` (default HS_MAX_WEIGHT_UPDATES, else 4). */
   maxWeightUpdates: z.number().int().min(1).max(64).optional(),
   /** A bundle of `workflows/` built ahead (`bundleWorkflowCode`); otherwise the `hs` worker bundles at start. */
   workflowBundle: z
@@ -78,7 +78,7 @@ export function parsePluginOptions(input: unknown, env: NodeJS.ProcessEnv = proc
     payloadKey: keyOf(o.payloadKey, fromEnv.payloadKey),
     queues: o.queues ?? TASK_QUEUES,
     maxEvaluations: o.maxEvaluations ?? fromEnv.maxEvaluations,
-    maxWeightUpdates: o.maxWeightUpdates ?? 4,
+    maxWeightUpdates: o.maxWeightUpdates ?? fromEnv.maxWeightUpdates,
     workflowBundle: o.workflowBundle,
   };
 }

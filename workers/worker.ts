@@ -1,13 +1,14 @@
 /**
  * The worker process: polls `hs` (workflows + cheap activities), `hs-llm` (model calls) and `hs-weights`
- * (adapter tensors), or a subset
- * (`queues`), so that at scale each queue can run on its own hosts.
+ * (adapter tensors), or a subset (`queues`), so that at scale each queue can run on its own hosts, each with its
+ * own concurrency (HS_MAX_WORKFLOW_TASKS / HS_MAX_CACHED_WORKFLOWS, HS_MAX_EVALUATIONS, HS_MAX_WEIGHT_UPDATES).
  */
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE, TASK_QUEUES, WEIGHTS_TASK_QUEUE, type TaskQueue } from '../workflows/core/names';
 import { dataConverterFor } from './codec';
 import type { HsEnv } from './env';
+import { describeTemporal, temporalConnectionOptions, unreachable } from './temporal-connection';
 
 export type Queue = TaskQueue;
 export const ALL_QUEUES: readonly Queue[] = TASK_QUEUES;
@@ -17,9 +18,14 @@ export interface WorkerSetup {
   namespace: string;
   deps: ActivityDeps;
   queues?: readonly Queue[];
+  /** Max concurrent `hs-llm` evaluations (default 32). */
   maxEvaluations?: number;
   /** Max concurrent `hs-weights` activities (default 4). */
   maxWeightUpdates?: number;
+  /** Max concurrent workflow tasks on `hs` (default: the SDK's, 40). */
+  maxWorkflowTasks?: number;
+  /** Workflow executions kept in the sticky cache on `hs` (default: the SDK's, from the memory size). */
+  maxCachedWorkflows?: number;
   /** Payload codecs (encryption) for every worker; must match the clients'. */
   dataConverter?: WorkerOptions['dataConverter'];
   /** A pre-built bundle (tests build it once); otherwise the workflows are bundled at start. */
@@ -29,7 +35,7 @@ export interface WorkerSetup {
 export type Activities = ReturnType<typeof createActivities>;
 
 /** What one queue's Worker registers, and how much of it runs at once. */
-export type QueueShare = Pick<WorkerOptions, 'activities' | 'workflowsPath' | 'workflowBundle' | 'maxConcurrentActivityTaskExecutions'>;
+export type QueueShare = Pick<WorkerOptions, 'activities' | 'workflowsPath' | 'workflowBundle' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>;
 
 /** The workflows' module: the `hs` queue's workflow types. */
 export const WORKFLOWS_PATH = require.resolve('../workflows');
@@ -38,12 +44,18 @@ export const WORKFLOWS_PATH = require.resolve('../workflows');
  * The share of one queue: workflows + cheap activities on `hs`, model calls on `hs-llm`, tensor work on
  * `hs-weights`. The one place that says which activity polls which queue (the plugin uses it too).
  */
-export function queueShare(queue: Queue, activities: Activities, setup: Pick<WorkerSetup, 'maxEvaluations' | 'maxWeightUpdates' | 'workflowBundle'> = {}): QueueShare {
+export function queueShare(
+  queue: Queue,
+  activities: Activities,
+  setup: Pick<WorkerSetup, 'maxEvaluations' | 'maxWeightUpdates' | 'maxWorkflowTasks' | 'maxCachedWorkflows' | 'workflowBundle'> = {},
+): QueueShare {
   switch (queue) {
     case ORCHESTRATOR_TASK_QUEUE:
       return {
         ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
         activities: { loadTask: activities.loadTask, decodeGraphs: activities.decodeGraphs },
+        ...(setup.maxWorkflowTasks === undefined ? {} : { maxConcurrentWorkflowTaskExecutions: setup.maxWorkflowTasks }),
+        ...(setup.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: setup.maxCachedWorkflows }),
       };
     case LLM_TASK_QUEUE:
       return { activities: { evaluateSystem: activities.evaluateSystem }, maxConcurrentActivityTaskExecutions: setup.maxEvaluations ?? 32 };
@@ -82,16 +94,41 @@ export async function createQueueWorkers(setup: Omit<WorkerSetup, 'deps'>, activ
   return workers;
 }
 
+/** The per-queue concurrency of `env` as `WorkerSetup` fields. */
+export function concurrencyOf(env: Pick<HsEnv, 'maxEvaluations' | 'maxWeightUpdates' | 'maxWorkflowTasks' | 'maxCachedWorkflows'>): Pick<WorkerSetup, 'maxEvaluations' | 'maxWeightUpdates' | 'maxWorkflowTasks' | 'maxCachedWorkflows'> {
+  return {
+    maxEvaluations: env.maxEvaluations,
+    maxWeightUpdates: env.maxWeightUpdates,
+    maxWorkflowTasks: env.maxWorkflowTasks,
+    ...(env.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: env.maxCachedWorkflows }),
+  };
+}
+
 /** Runs the workers until SIGINT/SIGTERM (graceful: running activities get the grace time). */
 export async function runWorkers(env: HsEnv, deps: ActivityDeps, queues?: readonly Queue[]): Promise<void> {
-  const connection = await NativeConnection.connect({ address: env.temporalAddress }).catch((e: unknown) => {
-    throw new Error(`cannot reach Temporal at ${env.temporalAddress} (${e instanceof Error ? e.message : String(e)}); start it with \`npx hs server start\` or set TEMPORAL_ADDRESS`);
+  const connection = await NativeConnection.connect(temporalConnectionOptions(env.temporal)).catch((e: unknown) => {
+    throw unreachable(env.temporal, e);
   });
   try {
     const dataConverter = dataConverterFor(env.payloadKey);
-    const workers = await createWorkers({ connection, namespace: env.namespace, deps, ...(queues ? { queues } : {}), maxEvaluations: env.maxEvaluations, ...(dataConverter ? { dataConverter } : {}) });
+    const workers = await createWorkers({ connection, namespace: env.namespace, deps, ...(queues ? { queues } : {}), ...concurrencyOf(env), ...(dataConverter ? { dataConverter } : {}) });
+    const limits: Record<Queue, string> = {
+      [ORCHESTRATOR_TASK_QUEUE]: `${env.maxWorkflowTasks} workflow tasks${env.maxCachedWorkflows === undefined ? '' : `, ${env.maxCachedWorkflows} cached`}`,
+      [LLM_TASK_QUEUE]: `${env.maxEvaluations} evaluations`,
+      [WEIGHTS_TASK_QUEUE]: `${env.maxWeightUpdates} weight activities`,
+    };
     const polled = workers.map((w) => w.options.taskQueue);
-    Runtime.instance().logger.info(`hs worker polling ${polled.join(', ')} on ${env.temporalAddress} (namespace ${env.namespace})`, { queues: polled, address: env.temporalAddress, namespace: env.namespace });
+    const identity = workers[0]?.options.identity ?? '?';
+    const described = polled.map((q) => `${q} (${limits[q as Queue]})`).join(', ');
+    // How it connects, never with what (no API key, no certificate).
+    Runtime.instance().logger.info(`hs worker polling ${described} on ${describeTemporal(env.temporal)} as ${identity}`, {
+      queues: polled,
+      address: env.temporalAddress,
+      namespace: env.namespace,
+      identity,
+      tls: env.temporal.tls !== undefined,
+      apiKey: env.temporal.apiKey !== undefined,
+    });
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await connection.close();

@@ -16,6 +16,8 @@ export class WorkerProcesses {
   crash: string | undefined;
   /** Everything every worker printed (stdout and stderr), in arrival order. */
   private readonly chunks: string[] = [];
+  /** What each worker printed, by process. */
+  private readonly printed = new Map<ChildProcess, string>();
 
   constructor(private readonly address: () => string) {}
 
@@ -29,9 +31,14 @@ export class WorkerProcesses {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => this.chunks.push(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => {
+    this.printed.set(child, '');
+    const keep = (chunk: Buffer): void => {
       this.chunks.push(chunk.toString());
+      this.printed.set(child, this.printed.get(child) + chunk.toString());
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      keep(chunk);
       stderr = (stderr + chunk.toString()).slice(-4000);
       if (process.env.HS_TEST_VERBOSE) process.stderr.write(chunk);
     });
@@ -48,6 +55,13 @@ export class WorkerProcesses {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill(signal);
     await exited;
+  }
+
+  /** Waits until `child` polls its task queues (it logged "hs worker polling …"), and returns that log line. */
+  async polling(child: ChildProcess, timeoutMs = 120_000): Promise<string> {
+    const line = (): string | undefined => this.printed.get(child)?.split('\n').find((l) => l.includes('hs worker polling'));
+    await this.until(`worker ${child.pid} to poll`, () => line() !== undefined, { timeoutMs, intervalMs: 50 });
+    return line()!;
   }
 
   /** Everything the workers printed so far. */
