@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { createFsLedger, type Ledger } from '../../activities/ledger';
 import { readEnv } from '../../workers/env';
 import { studyWorkflowId } from '../../workflows/core/names';
@@ -40,7 +40,13 @@ export async function reportInput(
 /** The study's report if its workflow completed; else a sentence saying why there is none. */
 export async function finishedReport(client: Client, study: string): Promise<SearchReport | string> {
   const handle = client.workflow.getHandle(studyWorkflowId(study));
-  const { status } = await handle.describe();
+  let status;
+  try {
+    ({ status } = await handle.describe());
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return `no study "${study}" on this server (workflow ${studyWorkflowId(study)} not found)`;
+    throw e;
+  }
   if (status.name === 'RUNNING' || status.name === 'CONTINUED_AS_NEW') return `study "${study}" is still running; wait for it (\`npx hs result ${study}\`), then make the report`;
   if (status.name !== 'COMPLETED') return `study "${study}" ended ${status.name}: there is no report`;
   return (await handle.result()) as SearchReport;

@@ -33,7 +33,7 @@ export function convergenceSpec(points: readonly ScorePoint[]): TopLevelSpec {
     encoding: {
       x: iterationAxis,
       y: { field: 'score', type: 'quantitative', title: 'dev score', scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2 } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
       strokeDash: { field: 'series', type: 'nominal' },
     },
   };

@@ -124,6 +124,25 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     assert.equal(callsInLedger, report.counters.calls, 'the cost chart’s calls add up to the study’s counters');
     assert.ok(report.counters.costUsd > 0);
 
+    // The command itself, as a user types it, against the same server and ledger.
+    const cliOut = path.join(home, 'cli-report.html');
+    const cli = await run(process.execPath, [path.join(REPO, 'bin/hs.js'), 'report', study, '--out', cliOut, '--baseline', baseline], {
+      cwd: REPO,
+      env: { ...process.env, HS_HOME: home, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default', HS_TEMPORAL_UI: 'http://ui.example:8080' },
+      timeout: 120_000,
+    });
+    assert.match(cli.stdout, /cli-report\.html: report of "report-joint" \(\d+ ledger entries, 1 baseline\(s\)\)/);
+    const cliHtml = fs.readFileSync(cliOut, 'utf8');
+    assert.equal(cliHtml.replace(/Generated [^ ]+ by/, ''), html.replace(/Generated [^ ]+ by/, ''), 'the CLI writes the same page');
+    const missing = await run(process.execPath, [path.join(REPO, 'bin/hs.js'), 'report', 'no-such-study'], {
+      cwd: REPO,
+      env: { ...process.env, HS_HOME: home, TEMPORAL_ADDRESS: env.address },
+    }).then(
+      () => 'exit 0',
+      (e: { code?: number; stderr?: string }) => `exit ${e.code} ${e.stderr ?? ''}`,
+    );
+    assert.match(missing, /^exit 1 no study "no-such-study" on this server/, 'an unknown study fails, named');
+
     // Without baselines the page says so.
     const alone = await reportHtml(await reportInput(report, ledger, {}));
     assert.ok(alone.includes('id="no-baselines"') && alone.includes('No baselines run'));
@@ -132,7 +151,7 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     const url = `file://${file}`;
     const dom = await chromium(path.join(home, 'chromium-dom'), ['--dump-dom'], url);
     const screenshot = path.join(home, 'report.png');
-    const shot = await chromium(path.join(home, 'chromium-shot'), [`--screenshot=${screenshot}`, '--window-size=1200,1600', '--hide-scrollbars'], url);
+    const shot = await chromium(path.join(home, 'chromium-shot'), [`--screenshot=${screenshot}`, '--window-size=1200,3000', '--hide-scrollbars'], url);
     assert.deepEqual([...pageProblems(dom.stderr), ...pageProblems(shot.stderr)], [], 'no console messages or failed loads');
 
     const rendered = dom.stdout;
@@ -150,7 +169,7 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     for (const m of report.models ?? []) assert.ok(rendered.includes(`>${m.id}</th>`), `JFK table column ${m.id}`);
 
     const png = readPng(fs.readFileSync(screenshot));
-    assert.deepEqual([png.width, png.height], [1200, 1600]);
+    assert.deepEqual([png.width, png.height], [1200, 3000]);
     const ink = inkStats(png);
     assert.ok(ink.ink / ink.total > 0.02, `the screenshot is not blank (${ink.ink} of ${ink.total} pixels not white)`);
     assert.ok(ink.coloured > 2000, `coloured chart/graph marks visible (${ink.coloured} coloured pixels)`);
