@@ -16,6 +16,7 @@ import type * as ControlModule from './commands/control';
 import type * as DemoModule from './commands/demo';
 import type * as LlmModule from './commands/llm';
 import type * as PoolModule from './commands/pool';
+import type * as ReportModule from './commands/report';
 import { studyCommand } from './commands/study';
 
 const USAGE = `usage: npx hs <command> [options]
@@ -40,6 +41,9 @@ const USAGE = `usage: npx hs <command> [options]
   audit <study> [--out FILE] [--format jsonl|csv]
                                          the evaluation ledger joined with every workflow run of the study:
                                          one line per evaluation (scores, counts, tokens, latency, run id)
+  report <study> [--out FILE.html] [--baseline <study>]… [--ui URL]
+                                         a self-contained HTML page of a finished study: convergence, best DAG,
+                                         JFK-scores, calls and cost, test score vs baseline studies, Web UI link
   transcript <key> [--json]              one evaluation's full message-passing transcript (key from audit)
   pool init [--experts 4] [--rank 8] [--seed 1]  LoRA experts of the embedded model (.hs/adapters/pool.json)
   llm serve [--port 8080] [--model N=F.gguf] [--lora N=F.gguf[@BASE]] [--roots D,D] [--threads N]
@@ -50,7 +54,8 @@ environment: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), HS
              HS_METRICS_ADDRESS (worker Prometheus /metrics, e.g. 0.0.0.0:9464), HS_LOG_FORMAT (text|json), HS_LOG_LEVEL;
   a Temporal cluster or Temporal Cloud: TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH,
   TEMPORAL_TLS_SERVER_NAME, TEMPORAL_API_KEY (the Temporal CLI's variables; *_DATA for inline PEM);
-  worker concurrency: HS_MAX_WORKFLOW_TASKS (40), HS_MAX_CACHED_WORKFLOWS, HS_MAX_EVALUATIONS (32), HS_MAX_WEIGHT_UPDATES (4)`;
+  worker concurrency: HS_MAX_WORKFLOW_TASKS (40), HS_MAX_CACHED_WORKFLOWS, HS_MAX_EVALUATIONS (32), HS_MAX_WEIGHT_UPDATES (4);
+  HS_TEMPORAL_UI (http://127.0.0.1:8233, the Web UI that hs report links to)`;
 
 /**
  * Loads a module on first use: the worker pulls in the SDK's native bridge and webpack, which `validate`,
@@ -113,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
     case 'audit':
     case 'transcript':
       return await lazy<typeof AuditModule>('./commands/audit').auditCommand(command, rest);
+    case 'report':
+      return await lazy<typeof ReportModule>('./commands/report').reportCommand(rest);
     case 'pool':
       return await lazy<typeof PoolModule>('./commands/pool').poolCommand(rest);
     case 'configure':

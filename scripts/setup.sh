@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent project setup: npm dependencies and the Temporal CLI (dev server) in .tools/bin/temporal.
+# Idempotent project setup: npm dependencies, the Temporal CLI (dev server) in .tools/bin/temporal, the embedded
+# model, and a headless Chromium (Debian package) for the `hs report` page test.
 # Safe to run any number of times; it only does work that is missing. Pinned versions, sha256-checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -118,6 +119,28 @@ install_model() {
   say "embedded model ready: $gguf"
 }
 
+# Headless Chromium renders the `hs report` page in test/report. Debian's package (no browser download from npm:
+# puppeteer/playwright fetch from hosts this machine cannot reach). Needs root for apt-get; skipped when present.
+chromium_ok() { command -v chromium >/dev/null 2>&1 && chromium --version >/dev/null 2>&1; }
+
+install_chromium() {
+  if chromium_ok; then return; fi
+  if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+    say "chromium is missing and cannot be installed here (needs root and apt-get); test/report will fail until"
+    say "it is installed: apt-get install -y --no-install-recommends chromium"
+    return
+  fi
+  say "installing Debian chromium (apt-get) for the report page test"
+  if ! { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null ||
+         { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }; }; then
+    say "apt-get could not install chromium; test/report will fail until it is installed"
+    return
+  fi
+  chromium_ok || { say "installed chromium does not run"; return; }
+  say "chromium ready: $(chromium --version)"
+}
+
 install_npm
 install_temporal
 install_model
+install_chromium

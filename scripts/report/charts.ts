@@ -1,0 +1,85 @@
+/**
+ * The report's charts: Vega-Lite specs compiled to Vega and rendered to SVG in Node (headless view, no canvas,
+ * no DOM), so the page needs no script and no network to show them.
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { JfkPoint, ScorePoint, UsagePoint } from './data';
+
+const WIDTH = 640;
+const HEIGHT = 260;
+
+/** Renders a Vega-Lite spec to an `<svg>` string. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+const iterationAxis = { field: 'iteration', type: 'quantitative', title: 'iteration', axis: { tickMinStep: 1, format: 'd' } } as const;
+
+/** Best and mean dev score per iteration (role step), the weight step's best assignment, and the global best. */
+export function convergenceSpec(points: readonly ScorePoint[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'Dev score per iteration',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: points.map((p) => ({ ...p })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: iterationAxis,
+      y: { field: 'score', type: 'quantitative', title: 'dev score', scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
+      strokeDash: { field: 'series', type: 'nominal' },
+    },
+  };
+}
+
+/** JFK-score per model per weight step. */
+export function jfkSpec(points: readonly JfkPoint[]): TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'JFK-score per model (weight steps)',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: points.map((p) => ({ ...p })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: iterationAxis,
+      y: { field: 'jfk', type: 'quantitative', title: 'JFK-score', scale: { zero: false } },
+      color: { field: 'model', type: 'nominal', title: 'model', legend: { orient: 'bottom' } },
+    },
+  };
+}
+
+/** Cumulative paid calls (bars) and cumulative cost in USD, per iteration: two small charts side by side. */
+export function usageSpec(points: readonly UsagePoint[]): TopLevelSpec {
+  const values = points.map((p) => ({ ...p }));
+  const half = Math.floor(WIDTH / 2) - 20;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'Calls and cost over the study (cumulative, from the ledger)',
+    data: { values },
+    hconcat: [
+      {
+        width: half,
+        height: 200,
+        mark: { type: 'bar' },
+        encoding: { x: { field: 'iteration', type: 'ordinal', title: 'iteration' }, y: { field: 'cumulativeCalls', type: 'quantitative', title: 'paid model calls (cumulative)' } },
+      },
+      {
+        width: half,
+        height: 200,
+        mark: { type: 'line', point: true, color: '#c2553b' },
+        encoding: {
+          x: { field: 'iteration', type: 'ordinal', title: 'iteration' },
+          y: { field: 'cumulativeCostUsd', type: 'quantitative', title: 'cost USD (cumulative)', axis: { format: '$.4~f' } },
+        },
+      },
+    ],
+  };
+}

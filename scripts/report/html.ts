@@ -1,0 +1,125 @@
+/**
+ * The `hs report` page: one self-contained HTML file (inline CSS and SVG, no script, no external reference),
+ * built from plain data (`ReportInput`).
+ */
+import { convergenceSpec, jfkSpec, renderSvg, usageSpec } from './charts';
+import { dagSvg } from './dag';
+import { convergencePoints, jfkPoints, modelIds, usagePoints, webUiUrl, type ReportInput } from './data';
+import { escapeHtml as h } from './escape';
+
+const score = (x: number | null): string => (x === null ? '—' : x.toFixed(4));
+const usd = (x: number): string => `$${x.toFixed(4)}`;
+
+const CSS = `
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1100px; color: #222; padding: 0 16px; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; }
+h2 { font-size: 1.15em; margin-top: 1.6em; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+table { border-collapse: collapse; margin: 8px 0; }
+th, td { border: 1px solid #ccc; padding: 4px 10px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.muted { color: #666; }
+.note { background: #fff8e1; border-left: 4px solid #e0b000; padding: 6px 10px; }
+figure { margin: 8px 0; }
+code { background: #f3f3f3; padding: 1px 4px; }
+`;
+
+function table(head: readonly string[], rows: readonly (readonly string[])[], cls = ''): string {
+  return [
+    `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((c) => `<th>${h(c)}</th>`).join('')}</tr></thead><tbody>`,
+    ...rows.map((r) => `<tr>${r.map((c) => `<td>${h(c)}</td>`).join('')}</tr>`),
+    '</tbody></table>',
+  ].join('\n');
+}
+
+function testSection(input: ReportInput): string {
+  const b = input.report.best;
+  const rows: string[][] = [[`best system (${input.report.study})`, b.assignment.join(', '), score(b.testScore), `${b.test.correct}/${b.test.total}`, 'this study']];
+  for (const base of input.baselines) {
+    rows.push([
+      `baseline: ${base.study}`,
+      base.assignment.join(', ') || '—',
+      score(base.testScore),
+      base.correct === null ? '—' : `${base.correct}/${base.total ?? 0}`,
+      base.testScore === null ? 'no test evaluation in its ledger' : base.sameTask ? 'same task file' : 'DIFFERENT task file: not comparable',
+    ]);
+  }
+  const note =
+    input.baselines.length === 0
+      ? '<p class="note" id="no-baselines">No baselines run: only the best system’s test score is shown. Run a baseline study on the same task and pass <code>--baseline &lt;study&gt;</code>.</p>'
+      : '';
+  return `<h2>Test score</h2>\n${table(['system', 'models (slot order)', 'test score', 'correct', 'note'], rows, 'test-scores')}\n${note}`;
+}
+
+function jfkTable(input: ReportInput, ids: readonly string[]): string {
+  const weightIterations = input.report.summaries.filter((s) => s.jfk !== undefined);
+  return table(
+    ['iteration', ...ids],
+    weightIterations.map((s) => [String(s.iteration), ...ids.map((_, i) => score(s.jfk?.[i] ?? null))]),
+    'jfk',
+  );
+}
+
+/** The whole page. */
+export async function reportHtml(input: ReportInput): Promise<string> {
+  const { report } = input;
+  const b = report.best;
+  const c = report.counters;
+  const ids = modelIds(report, input.entries);
+  const convergence = convergencePoints(report);
+  const jfk = jfkPoints(report, ids);
+  const usage = usagePoints(input.entries);
+  const [convergenceSvg, jfkSvg, usageSvg] = await Promise.all([
+    renderSvg(convergenceSpec(convergence)),
+    jfk.length > 0 ? renderSvg(jfkSpec(jfk)) : Promise.resolve(null),
+    usage.length > 0 ? renderSvg(usageSpec(usage)) : Promise.resolve(null),
+  ]);
+  const ui = webUiUrl(input.uiBase, input.namespace, report.study);
+  const found = b.step === 'weight' ? `weight step, JFK assignment ${b.particle}` : `role step, graph particle ${b.particle}`;
+  const versions = Object.entries(b.versions);
+
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${h(`Study ${report.study} — Heterogeneous Swarms report`)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>Study <span id="study">${h(report.study)}</span></h1>
+<p class="muted">Stopped by ${h(report.stoppedBy)} after ${report.iterations} iteration(s), ${report.runs} continue-as-new hand-over(s).
+Workflow <a id="web-ui" href="${h(ui)}">${h(`hs/${report.study}`)} in the Temporal Web UI</a>.</p>
+
+<h2>Best system</h2>
+<p>Dev ${score(b.devScore)}, test ${score(b.testScore)} — found in iteration ${b.iteration} (${h(found)}). The answer comes from the sink node <b>${h(b.sink)}</b>.</p>
+<figure id="dag">${dagSvg(b)}</figure>
+${versions.length > 0 ? table(['model', 'served as (adapter version)'], versions) : ''}
+
+<h2>Convergence</h2>
+<p class="muted">Per iteration: the role step’s best and mean dev score over the graph particles, the weight step’s best JFK assignment (when the study has one), and the graph swarm’s global best.</p>
+<figure id="convergence">${convergenceSvg}</figure>
+${table(
+  ['iteration', 'role best', 'role mean', 'weight best assignment', 'global best'],
+  report.summaries.map((s) => [String(s.iteration), score(s.bestScore), score(s.meanScore), s.bestAssignmentScore === undefined ? '—' : score(s.bestAssignmentScore), score(s.globalBestScore)]),
+  'convergence',
+)}
+
+<h2>JFK-scores</h2>
+${jfkSvg === null ? '<p id="no-jfk" class="muted">No weight step ran in this study (no model has a LoRA adapter, or the weight step is off): no JFK-scores.</p>' : `<figure id="jfk">${jfkSvg}</figure>\n${jfkTable(input, ids)}`}
+
+<h2>Calls and cost</h2>
+${usageSvg === null ? '<p class="muted">The ledger has no entries for this study.</p>' : `<figure id="usage">${usageSvg}</figure>`}
+${table(
+  ['iteration', 'evaluations', 'paid calls', 'cache hits', 'tokens', 'cost', 'cumulative calls', 'cumulative cost'],
+  usage.map((u) => [String(u.iteration), String(u.evaluations), String(u.calls), String(u.cacheHits), String(u.tokens), usd(u.costUsd), String(u.cumulativeCalls), usd(u.cumulativeCostUsd)]),
+  'usage',
+)}
+<p class="muted">Study totals (workflow counters): ${c.calls} paid calls, ${c.cacheHits} from cache, ${c.promptTokens} prompt / ${c.completionTokens} completion tokens, ${usd(c.costUsd)}, ${c.evaluations} evaluations.</p>
+
+${testSection(input)}
+
+<p class="muted">Generated ${h(input.generatedAt)} by <code>hs report</code>.</p>
+</body>
+</html>
+`;
+}
