@@ -72,7 +72,7 @@ describe('evaluateSystem: scoring, prompts, cache, concurrency', () => {
     const again = await makeWorld({ cacheDir: world.cacheDir });
     const second = await runEvaluation(again.deps, evaluationRequest(fake, sha));
     assert.equal(fake.requests.length, sent, 'no request reached the server');
-    assert.deepEqual(second.result.usage, { calls: 0, cacheHits: 12, promptTokens: 0, completionTokens: 0 });
+    assert.deepEqual(second.result.usage, { calls: 0, cacheHits: 12, promptTokens: 0, completionTokens: 0, costUsd: 0 });
     assert.equal(second.result.score, first.result.score);
     const transcript = (await again.blobs.getJson(second.result.transcriptKey)) as Transcript;
     assert.ok(transcript.items.every((i) => i.nodes.every((n) => n.cached)));

@@ -18,7 +18,7 @@ import { statusQuery } from '../../workflows/messages';
 import type { SearchReport } from '../../workflows/search.workflow';
 import { answerKey, writeGgufAdapter } from '../helpers/adapters';
 import { meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm';
-import { TINY_TASK } from '../helpers/study';
+import { jointStudy, TINY_TASK } from '../helpers/study';
 import { startDevServerProcess, type DevServerProcess } from '../helpers/dev-server-process';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
@@ -58,16 +58,14 @@ describe('e2e: kill -9 the weights worker mid-update', function () {
     await fake?.close();
   });
 
-  const config = (study: string): SearchConfigInput => ({
-    study,
-    models: ids.map((id) => ({ id, baseURL: fake.baseURL, model: `fake-${id}`, adapter: { path: path.join(adapters, `${id}.gguf`), format: 'gguf' as const, base: 'fake-base' } })),
-    task: { path: TINY_TASK, type: 'multiple_choice' },
-    roleStep: { particles: 2 },
-    weightStep: { assignments: 2 },
-    maxIterations: 2,
-    seed: 5,
-    evaluation: { heartbeatTimeoutSeconds: 3 },
-  });
+  const config = (study: string): SearchConfigInput =>
+    jointStudy(study, fake.baseURL, adapters, ids, {
+      roleStep: { particles: 2 },
+      weightStep: { assignments: 2 },
+      maxIterations: 2,
+      seed: 5,
+      evaluation: { heartbeatTimeoutSeconds: 3 },
+    });
   const run = (study: string) => client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(study), args: [config(study)] });
 
   it('resumes the update, corrupts no adapter and ends as the uninterrupted study', async () => {

@@ -16,7 +16,7 @@ import type { SearchReport } from '../../workflows/search.workflow';
 import { answerKey, writeGgufAdapter } from '../helpers/adapters';
 import { startDevServerProcess, type DevServerProcess } from '../helpers/dev-server-process';
 import { meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm';
-import { TINY_TASK } from '../helpers/study';
+import { jointStudy, TINY_TASK } from '../helpers/study';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
 import { CHAOS_FULL, comparable, comparableLedger, freeze, printScenario, resentCalls, type Crash } from './rig';
@@ -61,23 +61,17 @@ describe('chaos: kill -9 the worker again and again (role step, weight step, con
     await fake?.close();
   });
 
-  const config = (study: string): SearchConfigInput => ({
-    study,
-    models: ids.map((id) => ({
-      id,
-      baseURL: fake.baseURL,
-      model: `fake-${id}`,
-      apiKeyEnv: KEY_ENV,
-      adapter: { path: path.join(adapters, `${id}.gguf`), format: 'gguf' as const, base: 'fake-base' },
-    })),
-    task: { path: TINY_TASK, type: 'multiple_choice' },
-    roleStep: { particles: 3 },
-    weightStep: { assignments: 3 },
-    maxIterations: ITERATIONS,
-    continueAsNewEvery: 1,
-    seed: 13,
-    evaluation: { heartbeatTimeoutSeconds: 2 },
-  });
+  const config = (study: string): SearchConfigInput => {
+    const joint = jointStudy(study, fake.baseURL, adapters, ids, {
+      roleStep: { particles: 3 },
+      weightStep: { assignments: 3 },
+      maxIterations: ITERATIONS,
+      continueAsNewEvery: 1,
+      seed: 13,
+      evaluation: { heartbeatTimeoutSeconds: 2 },
+    });
+    return { ...joint, models: joint.models.map((m) => ({ ...m, apiKeyEnv: KEY_ENV })) };
+  };
   const start = (study: string) => client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(study), args: [config(study)] });
 
   /** The workflow's status (`describe` needs no worker, so it answers while none is alive); undefined before it starts. */

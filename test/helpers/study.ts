@@ -20,3 +20,16 @@ export function tinyStudy(study: string, baseURL: string, overrides: Partial<Sea
     ...overrides,
   };
 }
+
+/**
+ * A joint (role + weight step) study whose models are LoRA experts `<adaptersDir>/<id>.gguf` served by the
+ * fake vLLM at `baseURL` as `fake-<id>` over the base `fake-base`.
+ */
+export function jointStudy(study: string, baseURL: string, adaptersDir: string, ids: readonly string[], overrides: Partial<SearchConfigInput> = {}): SearchConfigInput {
+  return {
+    study,
+    models: ids.map((id) => ({ id, baseURL, model: `fake-${id}`, adapter: { path: path.join(adaptersDir, `${id}.gguf`), format: 'gguf' as const, base: 'fake-base' } })),
+    task: { path: TINY_TASK, type: 'multiple_choice' },
+    ...overrides,
+  };
+}

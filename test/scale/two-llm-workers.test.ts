@@ -21,7 +21,7 @@ import { comparable, comparableLedger, resentCalls } from '../chaos/rig';
 import { answerKey, writeGgufAdapter } from '../helpers/adapters';
 import { startDevServerProcess, type DevServerProcess } from '../helpers/dev-server-process';
 import { meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm';
-import { TINY_TASK } from '../helpers/study';
+import { jointStudy, TINY_TASK } from '../helpers/study';
 import { tempDir } from '../helpers/temporal';
 import { WorkerProcesses } from '../helpers/worker-processes';
 
@@ -79,16 +79,14 @@ describe('scale-out: one orchestrator worker and two LLM worker processes on one
     await fake?.close();
   });
 
-  const config = (study: string): SearchConfigInput => ({
-    study,
-    models: ids.map((id) => ({ id, baseURL: fake.baseURL, model: `fake-${id}`, adapter: { path: path.join(adapters, `${id}.gguf`), format: 'gguf' as const, base: 'fake-base' } })),
-    task: { path: TINY_TASK, type: 'multiple_choice' },
-    roleStep: { particles: 4 },
-    weightStep: { assignments: 4 },
-    maxIterations: ITERATIONS,
-    seed: 29,
-    evaluation: { heartbeatTimeoutSeconds: 5 },
-  });
+  const config = (study: string): SearchConfigInput =>
+    jointStudy(study, fake.baseURL, adapters, ids, {
+      roleStep: { particles: 4 },
+      weightStep: { assignments: 4 },
+      maxIterations: ITERATIONS,
+      seed: 29,
+      evaluation: { heartbeatTimeoutSeconds: 5 },
+    });
 
   /** Starts the study and returns its report and how long it ran, failing at once if a worker dies. */
   const run = async (study: string): Promise<{ report: SearchReport; seconds: number }> => {
