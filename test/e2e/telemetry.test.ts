@@ -59,6 +59,9 @@ describe('e2e: worker metrics (Prometheus) and JSON logs', function () {
     assert.equal(total(metrics, 'hs_evaluation_latency_count', study), report.counters.evaluations);
     assert.equal(total(metrics, 'hs_best_dev_score', study), report.best.devScore);
 
+    // The worker logs each evaluation before completing it; its stderr may reach us after the result.
+    const finished = (): number => workers.output().split('\n').filter((l) => l.includes('"message":"evaluation finished"')).length;
+    await workers.until('every evaluation logged', () => finished() >= report.counters.evaluations, { timeoutMs: 10_000, intervalMs: 100 });
     const lines = workers.output().split('\n').filter((l) => l.trim() !== '');
     assert.ok(lines.length > 0);
     const entries = lines.map((line) => {
