@@ -21,39 +21,33 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 const iterationAxis = { field: 'iteration', type: 'quantitative', title: 'iteration', axis: { tickMinStep: 1, format: 'd' } } as const;
 
-/** Best and mean dev score per iteration (role step), the weight step's best assignment, and the global best. */
-export function convergenceSpec(points: readonly ScorePoint[]): TopLevelSpec {
+/** A line chart over iterations: `y` per iteration, one line per `color` value. */
+function lineSpec(title: string, values: readonly object[], y: { field: string; title: string }, color: Record<string, unknown>, extra: Record<string, unknown> = {}): TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: 'Dev score per iteration',
+    title,
     width: WIDTH,
     height: HEIGHT,
-    data: { values: points.map((p) => ({ ...p })) },
+    data: { values: values.map((v) => ({ ...v })) },
     mark: { type: 'line', point: true },
-    encoding: {
-      x: iterationAxis,
-      y: { field: 'score', type: 'quantitative', title: 'dev score', scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
-      strokeDash: { field: 'series', type: 'nominal' },
-    },
+    encoding: { x: iterationAxis, y: { ...y, type: 'quantitative', scale: { zero: false } }, color, ...extra },
   };
+}
+
+/** Best and mean dev score per iteration (role step), the weight step's best assignment, and the global best. */
+export function convergenceSpec(points: readonly ScorePoint[]): TopLevelSpec {
+  return lineSpec(
+    'Dev score per iteration',
+    points,
+    { field: 'score', title: 'dev score' },
+    { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
+    { strokeDash: { field: 'series', type: 'nominal' } },
+  );
 }
 
 /** JFK-score per model per weight step. */
 export function jfkSpec(points: readonly JfkPoint[]): TopLevelSpec {
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: 'JFK-score per model (weight steps)',
-    width: WIDTH,
-    height: HEIGHT,
-    data: { values: points.map((p) => ({ ...p })) },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: iterationAxis,
-      y: { field: 'jfk', type: 'quantitative', title: 'JFK-score', scale: { zero: false } },
-      color: { field: 'model', type: 'nominal', title: 'model', legend: { orient: 'bottom' } },
-    },
-  };
+  return lineSpec('JFK-score per model (weight steps)', points, { field: 'jfk', title: 'JFK-score' }, { field: 'model', type: 'nominal', title: 'model', legend: { orient: 'bottom' } });
 }
 
 /** Cumulative paid calls (bars) and cumulative cost in USD, per iteration: two small charts side by side. */

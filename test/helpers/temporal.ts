@@ -10,6 +10,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkerOptions, type Wo
 import type { ActivityDeps } from '../../activities';
 import { createWorkers } from '../../workers/worker';
 import { searchAttributeArgs, temporalBinary } from '../../scripts/dev-server';
+import { startFakeOpenAi, type FakeOpenAi } from './fake-openai';
 
 let runtimeInstalled = false;
 
@@ -47,4 +48,21 @@ export async function withWorkers<T>(env: TestWorkflowEnvironment, deps: Activit
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `hs-${prefix}-`));
+}
+
+/**
+ * Mocha hooks for a suite that needs a local Temporal server and the fake OpenAI server: starts both before
+ * the suite (handing them to `ready`) and stops both after it.
+ */
+export function useTemporalAndFake(ready: (env: TestWorkflowEnvironment, fake: FakeOpenAi) => void): void {
+  let env: TestWorkflowEnvironment | undefined;
+  let fake: FakeOpenAi | undefined;
+  before(async () => {
+    const started = await Promise.all([startLocalTemporal(), startFakeOpenAi()]);
+    [env, fake] = started;
+    ready(...started);
+  });
+  after(async () => {
+    await Promise.all([env?.teardown(), fake?.close()]);
+  });
 }

@@ -15,9 +15,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TuningSummary } from '../../examples/host-app/workflows';
 import { ENCRYPTED_ENCODING } from '../../workers/codec';
 import { HeterogeneousSwarmsPlugin, studyWorkflowId, type SearchReport } from '../../workers/plugin';
-import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import type { FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy, TINY_TASK } from '../helpers/study';
-import { startLocalTemporal, tempDir } from '../helpers/temporal';
+import { useTemporalAndFake, tempDir } from '../helpers/temporal';
 
 const REPO = path.resolve(__dirname, '../..');
 const HOST_APP = path.join(REPO, 'examples/host-app/main.ts');
@@ -26,11 +26,9 @@ describe('examples/host-app: HeterogeneousSwarmsPlugin in a host application (re
   this.timeout(300_000);
   let env: TestWorkflowEnvironment;
   let fake: FakeOpenAi;
-  before(async () => {
-    [env, fake] = await Promise.all([startLocalTemporal(), startFakeOpenAi()]);
-  });
-  after(async () => {
-    await Promise.all([env?.teardown(), fake?.close()]);
+  useTemporalAndFake((e, f) => {
+    env = e;
+    fake = f;
   });
 
   it("runs a study from the host's own workflow: ours on hs, the host's on its queue, every payload sealed", async () => {

@@ -13,9 +13,9 @@ import { auditCsv, auditJsonl, buildAuditTrail, transcriptText, type AuditTrail 
 import { createRealDeps } from '../../workers/deps';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import type { SearchReport } from '../../workflows/search.workflow';
-import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import type { FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
-import { startLocalTemporal, tempDir, withWorkers } from '../helpers/temporal';
+import { useTemporalAndFake, tempDir, withWorkers } from '../helpers/temporal';
 import { until } from '../helpers/wait';
 
 describe('hs audit: the evaluation ledger joined with the workflow runs', function () {
@@ -23,11 +23,9 @@ describe('hs audit: the evaluation ledger joined with the workflow runs', functi
   let env: TestWorkflowEnvironment;
   let fake: FakeOpenAi;
 
-  before(async () => {
-    [env, fake] = await Promise.all([startLocalTemporal(), startFakeOpenAi({})]);
-  });
-  after(async () => {
-    await Promise.all([env?.teardown(), fake?.close()]);
+  useTemporalAndFake((e, f) => {
+    env = e;
+    fake = f;
   });
 
   it('reconstructs the best dev and test scores of a study from the audit trail alone', async () => {

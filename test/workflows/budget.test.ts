@@ -10,9 +10,9 @@ import type { SearchConfigInput } from '../../workflows/core/config';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import { configureUpdate, statusQuery } from '../../workflows/messages';
 import type { SearchReport } from '../../workflows/search.workflow';
-import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import type { FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
-import { startLocalTemporal, tempDir, withWorkers } from '../helpers/temporal';
+import { useTemporalAndFake, tempDir, withWorkers } from '../helpers/temporal';
 import { until } from '../helpers/wait';
 
 const PRICE = { promptPerMillion: 2.5, completionPerMillion: 10 };
@@ -22,11 +22,9 @@ describe('budgets', function () {
   let env: TestWorkflowEnvironment;
   let fake: FakeOpenAi;
 
-  before(async () => {
-    [env, fake] = await Promise.all([startLocalTemporal(), startFakeOpenAi({})]);
-  });
-  after(async () => {
-    await Promise.all([env?.teardown(), fake?.close()]);
+  useTemporalAndFake((e, f) => {
+    env = e;
+    fake = f;
   });
 
   const priced = (study: string, overrides: Partial<SearchConfigInput>): SearchConfigInput => {

@@ -12,9 +12,9 @@ import { createAesGcmCodec, dataConverterFor, ENCRYPTED_ENCODING, parsePayloadKe
 import { createRealDeps } from '../../workers/deps';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import type { SearchReport } from '../../workflows/search.workflow';
-import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import type { FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy, TINY_TASK } from '../helpers/study';
-import { startLocalTemporal, tempDir, withWorkers } from '../helpers/temporal';
+import { useTemporalAndFake, tempDir, withWorkers } from '../helpers/temporal';
 
 const payload = (text: string): Payload => ({ metadata: { encoding: new TextEncoder().encode('json/plain') }, data: new TextEncoder().encode(text) });
 
@@ -45,11 +45,9 @@ describe('payload encryption (AES-256-GCM codec)', function () {
   describe('a study with encryption on', () => {
     let env: TestWorkflowEnvironment;
     let fake: FakeOpenAi;
-    before(async () => {
-      [env, fake] = await Promise.all([startLocalTemporal(), startFakeOpenAi()]);
-    });
-    after(async () => {
-      await Promise.all([env?.teardown(), fake?.close()]);
+    useTemporalAndFake((e, f) => {
+      env = e;
+      fake = f;
     });
 
     it('completes; the server stores only ciphertext; the client decodes the report', async () => {

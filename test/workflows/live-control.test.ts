@@ -13,9 +13,9 @@ import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, studyWorkflowId } from '..
 import type { GraphSwarm } from '../../workflows/core/swarm';
 import { configureUpdate, pauseSignal, particlesQuery, resumeSignal, seedUpdate, statusQuery } from '../../workflows/messages';
 import type { SearchReport } from '../../workflows/search.workflow';
-import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import type { FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
-import { startLocalTemporal, tempDir, withWorkers } from '../helpers/temporal';
+import { useTemporalAndFake, tempDir, withWorkers } from '../helpers/temporal';
 import { until } from '../helpers/wait';
 
 describe('live control: configure and particles', function () {
@@ -23,11 +23,9 @@ describe('live control: configure and particles', function () {
   let env: TestWorkflowEnvironment;
   let fake: FakeOpenAi;
 
-  before(async () => {
-    [env, fake] = await Promise.all([startLocalTemporal(), startFakeOpenAi({})]);
-  });
-  after(async () => {
-    await Promise.all([env?.teardown(), fake?.close()]);
+  useTemporalAndFake((e, f) => {
+    env = e;
+    fake = f;
   });
 
   /** The input a role-step child was started with. */

@@ -10,9 +10,9 @@ import { createRealDeps } from '../../workers/deps';
 import { ORCHESTRATOR_TASK_QUEUE, studyWorkflowId } from '../../workflows/core/names';
 import { pauseSignal, resumeSignal, statusQuery, stopUpdate } from '../../workflows/messages';
 import type { SearchReport } from '../../workflows/search.workflow';
-import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai';
+import type { FakeOpenAi } from '../helpers/fake-openai';
 import { tinyStudy } from '../helpers/study';
-import { startLocalTemporal, tempDir, withWorkers } from '../helpers/temporal';
+import { useTemporalAndFake, tempDir, withWorkers } from '../helpers/temporal';
 import { until } from '../helpers/wait';
 
 describe('swarmSearch workflow (real local Temporal server)', function () {
@@ -20,11 +20,9 @@ describe('swarmSearch workflow (real local Temporal server)', function () {
   let env: TestWorkflowEnvironment;
   let fake: FakeOpenAi;
 
-  before(async () => {
-    [env, fake] = await Promise.all([startLocalTemporal(), startFakeOpenAi({})]);
-  });
-  after(async () => {
-    await Promise.all([env?.teardown(), fake?.close()]);
+  useTemporalAndFake((e, f) => {
+    env = e;
+    fake = f;
   });
 
   const runStudy = async (config: unknown, home = tempDir('home')): Promise<SearchReport> => {
