@@ -2,6 +2,7 @@
  * All activities, built from injected dependencies (design.md §4: factories over interfaces).
  * Workflows reference them only through `import type` of this module.
  */
+import { createBaselineActivities } from './baselines';
 import { createDecodeActivities } from './decode';
 import { createEvaluationActivities } from './evaluate';
 import { createTaskActivities } from './task';
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskActivities(deps),
     ...createDecodeActivities(),
     ...createEvaluationActivities(deps),
+    ...createBaselineActivities(deps),
     ...createWeightActivities(deps),
   };
 }

@@ -8,7 +8,8 @@
  *
  * Existing fixtures are never overwritten by default: they are histories recorded by OLDER workflow code and must
  * keep replaying. After a workflow change, add new ones next to them with `npm run histories -- --suffix <tag>`
- * (files `<name>--<tag>.json`); `--force` re-records the files of that suffix in place.
+ * (files `<name>--<tag>.json`); `--force` re-records the files of that suffix in place. `--only a,b` records just
+ * the named fixtures (e.g. the ones a new workflow type brings).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import type { Client, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createRealDeps } from '../workers/deps';
 import type { SearchConfigInput } from '../workflows/core/config';
-import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, studyWorkflowId, weightStepWorkflowId } from '../workflows/core/names';
+import { baselinesWorkflowId, ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, studyWorkflowId, weightStepWorkflowId } from '../workflows/core/names';
 import { pauseSignal, resumeSignal, statusQuery } from '../workflows/messages';
 import type { SearchReport } from '../workflows/search.workflow';
 import { answerKey, writeGgufAdapter } from '../test/helpers/adapters';
@@ -38,24 +39,36 @@ const FIXTURES = [
   'swarmSearch-paused-resumed',
   'swarmSearch-continued-as-new-run-1',
   'swarmSearch-continued-as-new-run-2',
+  'swarmSearch-baselines',
+  'baselines-joint',
 ] as const;
 type FixtureName = (typeof FIXTURES)[number];
 
-function parseArgs(argv: string[]): { suffix: string; force: boolean } {
+function parseArgs(argv: string[]): { suffix: string; force: boolean; only: readonly FixtureName[] } {
   let suffix = '';
   let force = false;
+  let only: readonly FixtureName[] = FIXTURES;
+  const usage = (bad: string | undefined): Error => new Error(`usage: npm run histories -- [--suffix <tag>] [--force] [--only name,name]  (bad argument ${bad})`);
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--force') force = true;
     else if (argv[i] === '--suffix' && /^[A-Za-z0-9._-]+$/.test(argv[i + 1] ?? '')) suffix = `--${argv[++i]}`;
-    else throw new Error(`usage: npm run histories -- [--suffix <tag>] [--force]  (bad argument ${argv[i]})`);
+    else if (argv[i] === '--only' && argv[i + 1] !== undefined) {
+      const names = argv[++i]!.split(',');
+      const unknown = names.find((n) => !(FIXTURES as readonly string[]).includes(n));
+      if (unknown !== undefined) throw usage(`--only ${unknown}: fixtures are ${FIXTURES.join(', ')}`);
+      only = names as FixtureName[];
+    } else throw usage(argv[i]);
   }
-  return { suffix, force };
+  return { suffix, force, only };
 }
 
-const { suffix, force } = parseArgs(process.argv.slice(2));
+const { suffix, force, only } = parseArgs(process.argv.slice(2));
+/** True when one of `names` is to be recorded: the run that makes them is needed. */
+const wanted = (...names: FixtureName[]): boolean => names.some((n) => only.includes(n));
 const fixtureFile = (name: FixtureName): string => path.join(HISTORIES_DIR, `${name}${suffix}.json`);
 
 async function saveHistory(client: Client, name: FixtureName, workflowId: string, runId?: string): Promise<void> {
+  if (!wanted(name)) return;
   const handle = client.workflow.getHandle(workflowId, runId);
   const json = historyToJSON(await handle.fetchHistory());
   const file = fixtureFile(name);
@@ -77,7 +90,7 @@ async function chainRunIds(client: Client, workflowId: string, firstRunId: strin
 
 async function main(): Promise<void> {
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-  const existing = FIXTURES.map(fixtureFile).filter((f) => fs.existsSync(f));
+  const existing = only.map(fixtureFile).filter((f) => fs.existsSync(f));
   if (existing.length > 0 && !force) {
     throw new Error(
       `fixtures exist (${existing.map((f) => path.basename(f)).join(', ')}): they guard running studies and must keep replaying.\n` +
@@ -105,9 +118,11 @@ async function main(): Promise<void> {
 
       // (a) Role-only study: 2 iterations, and its role step of iteration 1.
       const roleOnly = `${prefix}-role-only`;
-      await (await start(small(roleOnly))).result();
-      await saveHistory(client, 'swarmSearch-role-only', studyWorkflowId(roleOnly));
-      await saveHistory(client, 'roleStep-role-only-iteration-1', roleStepWorkflowId(roleOnly, 1));
+      if (wanted('swarmSearch-role-only', 'roleStep-role-only-iteration-1')) {
+        await (await start(small(roleOnly))).result();
+        await saveHistory(client, 'swarmSearch-role-only', studyWorkflowId(roleOnly));
+        await saveHistory(client, 'roleStep-role-only-iteration-1', roleStepWorkflowId(roleOnly, 1));
+      }
 
       // (b) Joint study: 2 GGUF adapter models (one weight swarm) + 1 fixed model; role and weight steps.
       const joint = `${prefix}-joint`;
@@ -117,16 +132,29 @@ async function main(): Promise<void> {
         models: [gguf('alpha'), gguf('beta'), { id: 'epsilon', baseURL: fake.baseURL, model: 'fake-epsilon' }],
         weightStep: { assignments: 2 },
       };
-      const jointReport = (await (await start(jointConfig)).result()) as SearchReport;
-      if (jointReport.models === null) throw new Error('the joint study ran no weight step');
-      await saveHistory(client, 'swarmSearch-joint', studyWorkflowId(joint));
-      await saveHistory(client, 'roleStep-joint-iteration-1', roleStepWorkflowId(joint, 1));
-      await saveHistory(client, 'weightStep-joint-iteration-0', weightStepWorkflowId(joint, 0));
-      await saveHistory(client, 'weightStep-joint-iteration-1', weightStepWorkflowId(joint, 1));
+      if (wanted('swarmSearch-joint', 'roleStep-joint-iteration-1', 'weightStep-joint-iteration-0', 'weightStep-joint-iteration-1')) {
+        const jointReport = (await (await start(jointConfig)).result()) as SearchReport;
+        if (jointReport.models === null) throw new Error('the joint study ran no weight step');
+        await saveHistory(client, 'swarmSearch-joint', studyWorkflowId(joint));
+        await saveHistory(client, 'roleStep-joint-iteration-1', roleStepWorkflowId(joint, 1));
+        await saveHistory(client, 'weightStep-joint-iteration-0', weightStepWorkflowId(joint, 0));
+        await saveHistory(client, 'weightStep-joint-iteration-1', weightStepWorkflowId(joint, 1));
+      }
+
+      // (e) Baselines (all four) before a joint study: the `baselines` child publishes nothing itself but
+      // evaluates the initial adapter versions.
+      if (wanted('swarmSearch-baselines', 'baselines-joint')) {
+        const withBaselines = `${prefix}-baselines`;
+        const report = (await (await start({ ...jointConfig, study: withBaselines, baselines: ['single', 'chain', 'star', 'vote'] })).result()) as SearchReport;
+        if (report.baselines?.vote === undefined) throw new Error('the study ran no vote baseline');
+        await saveHistory(client, 'swarmSearch-baselines', studyWorkflowId(withBaselines));
+        await saveHistory(client, 'baselines-joint', baselinesWorkflowId(withBaselines));
+      }
 
       // (c) Paused and resumed: the pause arrives during the initial evaluation, so the study waits before
       // iteration 1 until it is resumed, then runs to the end.
       const paused = `${prefix}-paused-resumed`;
+      if (!wanted('swarmSearch-paused-resumed', 'swarmSearch-continued-as-new-run-1', 'swarmSearch-continued-as-new-run-2')) return;
       const handle = await start(small(paused));
       await handle.signal(pauseSignal);
       await until('paused', async () => {

@@ -1,14 +1,19 @@
 /** Human-readable output of the CLI: the live progress line and the final report. */
+import { baselineRows, type Baselines } from '../workflows/core/baselines';
 import type { ModelStatus, StatusView, StepProgress } from '../workflows/messages';
 import type { SearchReport } from '../workflows/search.workflow';
 
 const score = (x: number | null): string => (x === null ? '—' : x.toFixed(3));
 
-/** Fraction of the study done: the initialisation and every iteration are one unit each; the running step counts in part. */
+/**
+ * Fraction of the study done: the baselines (when they run), the initialisation and every iteration are one unit
+ * each; the running step counts in part.
+ */
 export function progressFraction(status: StatusView, step?: StepProgress): number {
   if (status.phase === 'done') return 1;
-  const units = status.maxIterations + 1;
-  const finished = status.bestDevScore === null ? 0 : status.iteration + 1;
+  const baselines = status.phase === 'baselines' || status.baselines !== null ? 1 : 0;
+  const units = status.maxIterations + 1 + baselines;
+  const finished = (status.baselines === null ? 0 : 1) + (status.bestDevScore === null ? 0 : status.iteration + 1);
   const partial = step !== undefined && step.evaluationsTotal > 0 ? step.evaluationsDone / step.evaluationsTotal : 0;
   return Math.min(1, (finished + (status.currentStep === null ? 0 : partial)) / units);
 }
@@ -54,6 +59,15 @@ export function modelLines(models: readonly ModelStatus[]): string[] {
   });
 }
 
+/** The baselines: the comparison row (test, with dev where measured) and every single model. */
+export function baselineLines(baselines: Baselines | null, failure: { type: string; message: string } | null): string[] {
+  if (failure !== null) return [`Baselines: failed (${failure.type}: ${failure.message}); the search ran without them`];
+  if (baselines === null) return [];
+  const rows = baselineRows(baselines).map(({ name, score: s }) => `${name} ${s.test.toFixed(4)}${s.dev === null ? '' : ` (dev ${s.dev.toFixed(4)})`}`);
+  const singles = baselines.singles.map((s) => `${s.models[0] ?? ''} ${score(s.dev)}/${s.test.toFixed(3)}`);
+  return [`Baselines on test (initial models): ${rows.join(' | ')}`, ...(singles.length > 0 ? [`  single models (dev/test): ${singles.join(', ')}`] : [])];
+}
+
 const jfkCells = (jfk: readonly (number | null)[] | undefined): string => (jfk === undefined ? '' : `  JFK ${jfk.map((x) => (x === null ? '  —  ' : x.toFixed(3))).join(' ')}`);
 
 export function reportText(report: SearchReport): string {
@@ -73,6 +87,7 @@ export function reportText(report: SearchReport): string {
         `  ${String(s.iteration).padStart(3)}  ${s.bestScore.toFixed(3)}  ${s.meanScore.toFixed(3)}  ${s.globalBestScore.toFixed(3)}` +
         (s.bestAssignmentScore === undefined ? '' : `  | ${s.bestAssignmentScore.toFixed(3)}${jfkCells(s.jfk)}`),
     ),
+    ...baselineLines(report.baselines, report.baselinesFailure),
     ...(report.models ? ['Models (latest JFK-score, adapter version):', ...modelLines(report.models)] : []),
     `Model calls: ${report.counters.calls} paid, ${report.counters.cacheHits} from cache; tokens ${report.counters.promptTokens} in / ${report.counters.completionTokens} out; ${report.counters.evaluations} system evaluations`,
     `Transcripts: dev ${b.transcripts.dev}  test ${b.transcripts.test}`,

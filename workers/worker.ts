@@ -58,7 +58,7 @@ export function queueShare(
         ...(setup.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: setup.maxCachedWorkflows }),
       };
     case LLM_TASK_QUEUE:
-      return { activities: { evaluateSystem: activities.evaluateSystem }, maxConcurrentActivityTaskExecutions: setup.maxEvaluations ?? 32 };
+      return { activities: { evaluateSystem: activities.evaluateSystem, voteBaseline: activities.voteBaseline }, maxConcurrentActivityTaskExecutions: setup.maxEvaluations ?? 32 };
     case WEIGHTS_TASK_QUEUE: {
       const { importAdapter, initialVelocity, updateAdapter, publishAdapter, unloadAdapters } = activities;
       return {

@@ -2,3 +2,4 @@
 export { swarmSearch } from './search.workflow';
 export { roleStep } from './role-step.workflow';
 export { weightStep } from './weight-step.workflow';
+export { baselines } from './baselines.workflow';

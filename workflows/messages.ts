@@ -2,6 +2,7 @@
  * Queries, signals and updates of the workflows. Their names are durable API (see core/names.ts).
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { Baselines } from './core/baselines';
 import type { Budget, Spent } from './core/budget';
 import type { LiveSettings, SettingsPatch } from './core/control';
 import type { ParticlesView } from './core/particles';
@@ -10,7 +11,7 @@ import type { Counters } from './core/state';
 
 export type { LiveSettings, ParticlesView, SeedRequest, SettingsPatch };
 
-export type SearchPhase = 'initialising' | 'role-step' | 'weight-step' | 'paused' | 'final-test' | 'done';
+export type SearchPhase = 'initialising' | 'baselines' | 'role-step' | 'weight-step' | 'paused' | 'final-test' | 'done';
 
 export interface StatusView {
   study: string;
@@ -35,6 +36,8 @@ export interface StatusView {
   settings: LiveSettings;
   /** Limits (of the next iteration), what the study has spent, and the limit that paused it (null: none). */
   budget: { limits: Budget; spent: Spent; exhausted: string | null };
+  /** The baselines run before the search (null until they finish, or when none ran). */
+  baselines: Baselines | null;
 }
 
 export interface ModelStatus {

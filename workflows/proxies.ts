@@ -19,6 +19,13 @@ export const cheap = proxyActivities<Pick<Activities, 'loadTask' | 'decodeGraphs
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes },
 });
 
+/** The vote baseline: reads transcripts from the blob store (on `hs-llm`, whose workers hold it); no model calls. */
+export const vote = proxyActivities<Pick<Activities, 'voteBaseline'>>({
+  taskQueue: LLM_TASK_QUEUE,
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes },
+});
+
 /** Model-calling activities; the heartbeat timeout comes from the study config. */
 export function modelActivities(heartbeatTimeoutSeconds: number): Pick<Activities, 'evaluateSystem'> {
   return proxyActivities<Pick<Activities, 'evaluateSystem'>>({

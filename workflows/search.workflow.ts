@@ -10,12 +10,15 @@
  */
 import {
   ApplicationFailure,
+  ChildWorkflowFailure,
   allHandlersFinished,
+  isCancellation,
   condition,
   continueAsNew,
   executeChild,
   log,
   metricMeter,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -24,7 +27,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { parseSearchConfig, weightStepActive, type SearchConfig } from './core/config';
 import { FailureType } from './core/errors';
 import type { EvaluationResult, TaskRef } from './core/evaluation';
-import { ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, SEARCH_ATTRIBUTES, weightStepWorkflowId } from './core/names';
+import { baselinesWorkflowId, ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, SEARCH_ATTRIBUTES, weightStepWorkflowId } from './core/names';
 import { EMPTY_COUNTERS, SearchStateSchema, STATE_VERSION, type BestSystem, type Counters, type ModelVersion, type SearchState, type WeightState } from './core/state';
 import { payloadProblem } from './core/payload';
 import { patienceExhausted } from './core/swarm';
@@ -49,8 +52,13 @@ import {
 } from './messages';
 import { evaluateServed, republishVersions } from './evaluate-served';
 import { cheap, weightActivities } from './proxies';
+import { baselines as baselinesWorkflow, type BaselinesResult } from './baselines.workflow';
+import type { Baselines } from './core/baselines';
 import { evaluationRequest, roleStep, type RoleStepResult } from './role-step.workflow';
 import { weightStep, type WeightStepResult } from './weight-step.workflow';
+
+/** `patched()` id of the baselines child before iteration 0. */
+const BASELINES_PATCH = 'hs-baselines';
 
 export type StopReason = 'patience' | 'max-iterations' | 'stopped' | 'budget_exhausted';
 
@@ -82,6 +90,9 @@ export interface SearchReport {
   models: ModelStatus[] | null;
   counters: Counters;
   runs: number;
+  /** The baselines run before the search (null: none configured, or they failed: `baselinesFailure`). */
+  baselines: Baselines | null;
+  baselinesFailure: { type: string; message: string } | null;
 }
 
 const studyKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.study.name, SearchAttributeType.KEYWORD);
@@ -233,6 +244,9 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   let finishedThisIteration: EvaluationResult[] = [];
   /** Imported initial adapters, before the first state exists. */
   let initialWeights: WeightState | undefined;
+  /** The baselines' outcome and evaluations, before the first state exists. */
+  let baselineOutcome: { baselines?: Baselines; failure?: { type: string; message: string } } | undefined;
+  let baselineEvaluationsDone: EvaluationResult[] = [];
   const withWeights = weightStepActive(config);
   const weightActs = weightActivities(config.evaluation.heartbeatTimeoutSeconds);
 
@@ -248,7 +262,8 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       bestGraph: best
         ? drawnGraph(best, modelId)
         : null,
-      counters: countersAfter(state?.counters ?? EMPTY_COUNTERS, finishedThisIteration),
+      counters: countersAfter(state?.counters ?? EMPTY_COUNTERS, state === undefined ? [...baselineEvaluationsDone, ...finishedThisIteration] : finishedThisIteration),
+      baselines: state?.baselines ?? baselineOutcome?.baselines ?? null,
       models: modelStatuses(config, state?.weights ?? initialWeights),
       paused,
       stopRequested,
@@ -259,7 +274,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     };
   });
   setHandler(particlesQuery, () => particlesView(state, modelId));
-  const patched = (patch: unknown): SearchConfig => {
+  const withPatch = (patch: unknown): SearchConfig => {
     const outcome = applySettingsPatch(nextConfig, patch, state?.iteration ?? 0);
     if (!outcome.ok) {
       const lines = outcome.problems.map((p) => `${p.path}: ${p.message}`).join('; ');
@@ -270,11 +285,11 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   setHandler(
     configureUpdate,
     (patch): ConfigureResult => {
-      nextConfig = patched(patch);
+      nextConfig = withPatch(patch);
       reconfigured = true;
       return { appliesFromIteration: nextIterationFrom(), settings: liveSettings(nextConfig) };
     },
-    { validator: (patch) => void patched(patch) },
+    { validator: (patch) => void withPatch(patch) },
   );
   /** Seeds accepted by `seed`, injected into the graph swarm at the next iteration boundary. */
   let pendingSeeds: GraphSeed[] = [];
@@ -345,6 +360,34 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     }
   };
 
+  /**
+   * The baselines child (core/baselines.ts) on the initial models. Its failure does not stop the search: it is
+   * logged and kept in the state (`baselinesFailure`) for the report; only a cancellation propagates.
+   */
+  const runBaselines = async (task: TaskRef, versions: WeightState['versions'] | undefined): Promise<{ baselines?: Baselines; failure?: { type: string; message: string } }> => {
+    phase = 'baselines';
+    currentStep = baselinesWorkflowId(config.study);
+    try {
+      const result: BaselinesResult = await executeChild(baselinesWorkflow, {
+        workflowId: currentStep,
+        taskQueue: ORCHESTRATOR_TASK_QUEUE,
+        args: [{ config, task, ...(versions ? { versions } : {}) }],
+      });
+      baselineEvaluationsDone = result.evaluations;
+      return { baselines: result.baselines };
+    } catch (error) {
+      if (isCancellation(error) || !(error instanceof ChildWorkflowFailure)) throw error;
+      // The deepest cause names what went wrong (child → activity → the activity's ApplicationFailure).
+      let cause: Error = error;
+      while (cause.cause instanceof Error) cause = cause.cause;
+      const failure = { type: cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : cause.name, message: cause.message };
+      log.warn('baselines failed; the search goes on without them', { study: config.study, ...failure });
+      return { failure };
+    } finally {
+      currentStep = null;
+    }
+  };
+
   /** The state after one iteration (not for iteration 0). */
   const stateAfter = (previous: SearchState, step: { role: RoleStepResult; weight?: WeightStepResult }): SearchState => {
     const roleBest = bestAfterRole(previous.best, step.role, previous.weights?.versions);
@@ -375,6 +418,8 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       initialWeights = { swarms: [], versions, jfk: [] };
     }
     config = nextConfig;
+    // Studies started before baselines existed replay without them (test/replay/README.md).
+    if (config.baselines.length > 0 && patched(BASELINES_PATCH)) baselineOutcome = await runBaselines({ spec: config.task, sha256: fingerprint.sha256 }, initialWeights?.versions);
     const step = await runIteration(0, { spec: config.task, sha256: fingerprint.sha256 }, undefined, initialWeights);
     state = {
       version: STATE_VERSION,
@@ -386,7 +431,9 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       // the models but do not compete for the all-time best.
       best: bestAfterRole(undefined, step.role, initialWeights?.versions),
       summaries: [summaryOf(step.role, step.weight)],
-      counters: countersAfter(EMPTY_COUNTERS, [...step.role.evaluations, ...(step.weight?.evaluations ?? [])]),
+      counters: countersAfter(EMPTY_COUNTERS, [...baselineEvaluationsDone, ...step.role.evaluations, ...(step.weight?.evaluations ?? [])]),
+      ...(baselineOutcome?.baselines ? { baselines: baselineOutcome.baselines } : {}),
+      ...(baselineOutcome?.failure ? { baselinesFailure: baselineOutcome.failure } : {}),
       paused,
       stopRequested,
       runs: 0,
@@ -489,5 +536,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     models: modelStatuses(config, state.weights),
     counters: state.counters,
     runs: state.runs,
+    baselines: state.baselines ?? null,
+    baselinesFailure: state.baselinesFailure ?? null,
   };
 }

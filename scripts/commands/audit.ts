@@ -12,7 +12,7 @@ import type { Transcript } from '../../activities/evaluate';
 import { createFsLedger, type Ledger } from '../../activities/ledger';
 import { readEnv } from '../../workers/env';
 import type { LedgerEntry } from '../../workflows/core/ledger';
-import { roleStepWorkflowId, studyWorkflowId, weightStepWorkflowId } from '../../workflows/core/names';
+import { baselinesWorkflowId, roleStepWorkflowId, studyWorkflowId, weightStepWorkflowId } from '../../workflows/core/names';
 import { withClient } from '../client';
 
 /** One workflow execution (run) of a study, from the server's visibility store. */
@@ -36,6 +36,7 @@ export interface AuditTrail {
 
 /** The workflow that requested an evaluation, by its label (design.md §2 ids). */
 export function workflowIdOf(entry: Pick<LedgerEntry, 'study' | 'step' | 'iteration'>): string {
+  if (entry.step === 'baseline') return baselinesWorkflowId(entry.study);
   if (entry.step === 'role') return roleStepWorkflowId(entry.study, entry.iteration);
   if (entry.step === 'weight') return weightStepWorkflowId(entry.study, entry.iteration);
   return studyWorkflowId(entry.study);

@@ -28,6 +28,7 @@ export function dryRunText(config: SearchConfig, task: { dev: number; test: numb
     particles: config.roleStep.particles,
     assignments,
     iterations: config.maxIterations,
+    baselines: config.baselines,
   });
   const row = (label: string, p: Projection): string =>
     `${label.padEnd(26)}${int(p.calls).padStart(12)}${int(p.promptTokens).padStart(16)}${int(p.completionTokens).padStart(16)}${usd(p.costUsd).padStart(12)}`;
@@ -38,13 +39,14 @@ export function dryRunText(config: SearchConfig, task: { dev: number; test: numb
     `upper bound: no cache hits, every completion at maxTokens ${maxTokens}, every node reading every other node's output`,
     '',
     `${''.padEnd(26)}${'calls'.padStart(12)}${'prompt tokens'.padStart(16)}${'completion tok.'.padStart(16)}${'cost USD'.padStart(12)}`,
+    ...(config.baselines.length > 0 ? [row(`baselines (${config.baselines.join(', ')})`.slice(0, 25), projection.baselines)] : []),
     row('initialisation (iter. 0)', projection.initialisation),
     row('each iteration', projection.iteration),
     row('final test', projection.finalTest),
     row(`total (${config.maxIterations} iterations)`, projection.total),
   ];
   if (config.models.every((m) => m.price === undefined)) lines.push('', 'no model has a "price": cost is 0 (local models)');
-  const affordable = iterationsWithin(config.budget, projection.iteration);
+  const affordable = iterationsWithin(config.budget, projection.iteration, projection.baselines);
   if (affordable !== null && affordable < config.maxIterations) {
     const action = config.budget.onExhausted === 'end' ? 'ends' : 'pauses';
     lines.push('', `budget: at worst it ${action} the study after the initialisation and ${affordable} iteration(s) (limits are checked before each iteration)`);

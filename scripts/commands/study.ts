@@ -7,7 +7,7 @@ import { pauseSignal, progressQuery, resumeSignal, statusQuery, stopUpdate, type
 import type { SearchReport } from '../../workflows/search.workflow';
 import { withClient } from '../client';
 import { loadConfigFile, printProblems } from '../config-file';
-import { modelLines, progressLine, reportText } from '../format';
+import { baselineLines, modelLines, progressLine, reportText } from '../format';
 import { dryRun } from './dry-run';
 
 const handleOf = (client: Client, study: string): WorkflowHandle => client.workflow.getHandle(studyWorkflowId(study));
@@ -98,6 +98,7 @@ export async function studyCommand(command: string, argv: string[]): Promise<num
         console.log(values.json ? JSON.stringify(status, null, 2) : progressLine(status));
         if (!values.json && status.bestGraph) console.log(`best graph: ${status.bestGraph.order.join(' → ')} (edges ${status.bestGraph.edges.map(([f, t]) => `${f}→${t}`).join(', ')})`);
         if (!values.json && status.models) console.log(['models:', ...modelLines(status.models)].join('\n'));
+        if (!values.json && status.baselines) console.log(baselineLines(status.baselines, null).join('\n'));
         return 0;
       }
       case 'pause':

@@ -4,7 +4,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { JfkPoint, ScorePoint, UsagePoint } from './data';
+import type { JfkPoint, ScorePoint, TestRow, UsagePoint } from './data';
 
 const WIDTH = 640;
 const HEIGHT = 260;
@@ -75,5 +75,24 @@ export function usageSpec(points: readonly UsagePoint[]): TopLevelSpec {
         },
       },
     ],
+  };
+}
+
+/** Test score of the searched system beside the baselines and other studies: one horizontal bar each. */
+export function testScoresSpec(rows: readonly TestRow[]): TopLevelSpec {
+  const values = rows.filter((r) => r.test !== null).map((r) => ({ system: r.system, group: r.group, test: r.test }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'Test score: searched system vs baselines',
+    width: WIDTH - 200,
+    height: { step: 26 },
+    data: { values },
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'system', type: 'nominal', sort: null, title: null, axis: { labelLimit: 240 } },
+      x: { field: 'test', type: 'quantitative', title: 'test score', scale: { domain: [0, 1] } },
+      color: { field: 'group', type: 'nominal', title: null, scale: { domain: ['searched', 'baseline', 'study'], range: ['#2f6db3', '#9aa5b1', '#c2a15b'] }, legend: { orient: 'bottom' } },
+      tooltip: [{ field: 'system' }, { field: 'test', format: '.4f' }],
+    },
   };
 }

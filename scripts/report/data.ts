@@ -2,6 +2,7 @@
  * The plain data behind `hs report`: rows for each chart and table, derived from a study's `SearchReport` and
  * its evaluation ledger. Pure (no I/O), so the page can be built and tested without a server.
  */
+import { baselineRows } from '../../workflows/core/baselines';
 import type { LedgerEntry } from '../../workflows/core/ledger';
 import type { SearchReport } from '../../workflows/search.workflow';
 
@@ -122,6 +123,48 @@ export function baselineOf(study: string, entries: readonly LedgerEntry[], taskS
 /** The task the study's test split came from (its final evaluation), to check baselines against. */
 export function studyTaskSha256(entries: readonly LedgerEntry[]): string | null {
   return entries.find((e) => e.step === 'final')?.taskSha256 ?? entries[0]?.taskSha256 ?? null;
+}
+
+/** One bar of the test-score comparison. */
+export interface TestRow {
+  system: string;
+  /** `searched`: the study's best system; `baseline`: run by the study (core/baselines.ts); `study`: another study (`--baseline`). */
+  group: 'searched' | 'baseline' | 'study';
+  models: string[];
+  test: number | null;
+  correct: number | null;
+  total: number | null;
+  note: string;
+}
+
+/** The best system, the baselines the study ran (best single, chain, star, vote), and the other studies named. */
+export function testRows(report: SearchReport, others: readonly Baseline[]): TestRow[] {
+  const b = report.best;
+  return [
+    { system: 'searched system (best)', group: 'searched', models: b.assignment, test: b.testScore, correct: b.test.correct, total: b.test.total, note: 'this study' },
+    ...(report.baselines === null ? [] : baselineRows(report.baselines)).map(
+      ({ name, score: s }): TestRow => ({
+        system: name,
+        group: 'baseline',
+        models: s.models,
+        test: s.test,
+        correct: s.correct,
+        total: s.total,
+        note: s.dev === null ? 'initial models' : `initial models; dev ${s.dev.toFixed(4)}`,
+      }),
+    ),
+    ...others.map(
+      (o): TestRow => ({
+        system: `study ${o.study}`,
+        group: 'study',
+        models: o.assignment,
+        test: o.testScore,
+        correct: o.correct,
+        total: o.total,
+        note: o.testScore === null ? 'no test evaluation in its ledger' : o.sameTask ? 'same task file' : 'DIFFERENT task file: not comparable',
+      }),
+    ),
+  ];
 }
 
 /** The study workflow in the Temporal Web UI: `<ui>/namespaces/<ns>/workflows/hs%2F<study>`. */

@@ -2,9 +2,9 @@
  * The `hs report` page: one self-contained HTML file (inline CSS and SVG, no script, no external reference),
  * built from plain data (`ReportInput`).
  */
-import { convergenceSpec, jfkSpec, renderSvg, usageSpec } from './charts';
+import { convergenceSpec, jfkSpec, renderSvg, testScoresSpec, usageSpec } from './charts';
 import { dagSvg } from './dag';
-import { convergencePoints, jfkPoints, modelIds, usagePoints, webUiUrl, type ReportInput } from './data';
+import { convergencePoints, jfkPoints, modelIds, testRows, usagePoints, webUiUrl, type ReportInput } from './data';
 import { escapeHtml as h } from './escape';
 
 const score = (x: number | null): string => (x === null ? '—' : x.toFixed(4));
@@ -31,23 +31,19 @@ function table(head: readonly string[], rows: readonly (readonly string[])[], cl
   ].join('\n');
 }
 
-function testSection(input: ReportInput): string {
-  const b = input.report.best;
-  const rows: string[][] = [[`best system (${input.report.study})`, b.assignment.join(', '), score(b.testScore), `${b.test.correct}/${b.test.total}`, 'this study']];
-  for (const base of input.baselines) {
-    rows.push([
-      `baseline: ${base.study}`,
-      base.assignment.join(', ') || '—',
-      score(base.testScore),
-      base.correct === null ? '—' : `${base.correct}/${base.total ?? 0}`,
-      base.testScore === null ? 'no test evaluation in its ledger' : base.sameTask ? 'same task file' : 'DIFFERENT task file: not comparable',
-    ]);
-  }
+async function testSection(input: ReportInput): Promise<string> {
+  const { report } = input;
+  const rows = testRows(report, input.baselines);
+  const cells = rows.map((r) => [r.system, r.models.join(', ') || '—', score(r.test), r.correct === null ? '—' : `${r.correct}/${r.total ?? 0}`, r.note]);
+  const failure = report.baselinesFailure;
   const note =
-    input.baselines.length === 0
-      ? '<p class="note" id="no-baselines">No baselines run: only the best system’s test score is shown. Run a baseline study on the same task and pass <code>--baseline &lt;study&gt;</code>.</p>'
-      : '';
-  return `<h2>Test score</h2>\n${table(['system', 'models (slot order)', 'test score', 'correct', 'note'], rows, 'test-scores')}\n${note}`;
+    failure !== null
+      ? `<p class="note" id="baselines-failed">The baselines failed (${h(failure.type)}: ${h(failure.message)}); the search ran without them.</p>`
+      : report.baselines === null
+        ? '<p class="note" id="no-baselines">This study ran no baselines (config <code>"baselines": []</code>): only the searched system’s test score is shown, beside any study named with <code>--baseline &lt;study&gt;</code>.</p>'
+        : '<p class="muted">Baselines ran on the initial models before the search: best single = the best model alone on dev; chain = every model in config order; star = every other model feeding the best single model; vote = the majority of the single models’ answers.</p>';
+  const chart = rows.length > 1 ? `<figure id="test-chart">${await renderSvg(testScoresSpec(rows))}</figure>\n` : '';
+  return `<h2>Test score</h2>\n${chart}${table(['system', 'models (slot order)', 'test score', 'correct', 'note'], cells, 'test-scores')}\n${note}`;
 }
 
 function jfkTable(input: ReportInput, ids: readonly string[]): string {
@@ -116,7 +112,7 @@ ${table(
 )}
 <p class="muted">Study totals (workflow counters): ${c.calls} paid calls, ${c.cacheHits} from cache, ${c.promptTokens} prompt / ${c.completionTokens} completion tokens, ${usd(c.costUsd)}, ${c.evaluations} evaluations.</p>
 
-${testSection(input)}
+${await testSection(input)}
 
 <p class="muted">Generated ${h(input.generatedAt)} by <code>hs report</code>.</p>
 </body>

@@ -17,6 +17,8 @@ export function tinyStudy(study: string, baseURL: string, overrides: Partial<Sea
     maxIterations: 2,
     seed: 7,
     evaluation: { heartbeatTimeoutSeconds: 5 },
+    // Baselines have their own tests (test/workflows/baselines.test.ts); the others study the search alone.
+    baselines: [],
     ...overrides,
   };
 }
@@ -30,6 +32,7 @@ export function jointStudy(study: string, baseURL: string, adaptersDir: string, 
     study,
     models: ids.map((id) => ({ id, baseURL, model: `fake-${id}`, adapter: { path: path.join(adaptersDir, `${id}.gguf`), format: 'gguf' as const, base: 'fake-base' } })),
     task: { path: TINY_TASK, type: 'multiple_choice' },
+    baselines: [],
     ...overrides,
   };
 }

@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import * as workflowTypes from '../../workflows';
 import { workflowBundle } from '../helpers/temporal';
 
 const HISTORIES_DIR = path.resolve(__dirname, '../fixtures/histories');
-const WORKFLOW_TYPES = ['swarmSearch', 'roleStep', 'weightStep'];
+/** Every workflow type the `hs` queue registers (each export of workflows/index.ts). */
+const WORKFLOW_TYPES = Object.keys(workflowTypes);
 
 interface JsonEvent {
   eventType: string;
@@ -67,6 +69,7 @@ describe('replay: recorded histories replay on the current workflow code', funct
     assert.ok(has('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED'), 'a paused/resumed study');
     assert.ok(has('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'), 'a run that continued-as-new');
     assert.ok(fixtures.some((f) => f.workflowType === 'swarmSearch' && f.history.events.some((e) => e.eventType === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED' && e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId?.includes('/weight-'))), 'a joint study (weight step)');
+    assert.ok(fixtures.some((f) => f.workflowType === 'swarmSearch' && f.history.events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId?.endsWith('/baselines'))), 'a study with baselines');
   });
 
   it('replays every history without a determinism error', async () => {

@@ -28,24 +28,40 @@ describe('budget', () => {
     }
   });
 
+  const projectionInput = {
+    prices: [{ promptPerMillion: 3, completionPerMillion: 6 }, undefined, { promptPerMillion: 0, completionPerMillion: 3 }],
+    devItems: 10,
+    testItems: 4,
+    promptTokens: 100,
+    maxTokens: 50,
+    particles: 4,
+    assignments: 2,
+    iterations: 2,
+  };
+
   it('projection: hand-computed upper bound per iteration, for the final test and in total', () => {
     // 3 models, 10 dev / 4 test items, 100-token prompts, 50 max tokens, 4 particles + 2 JFK assignments, 2 iterations.
-    const p = projectStudy({
-      prices: [{ promptPerMillion: 3, completionPerMillion: 6 }, undefined, { promptPerMillion: 0, completionPerMillion: 3 }],
-      devItems: 10,
-      testItems: 4,
-      promptTokens: 100,
-      maxTokens: 50,
-      particles: 4,
-      assignments: 2,
-      iterations: 2,
-    });
+    const p = projectStudy({ ...projectionInput, baselines: [] });
+    assert.deepEqual(p.baselines, { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 });
     // One dev evaluation: 10 items × 3 nodes = 30 calls; prompt ≤ 100 + 2·50 = 200 tokens; completion 50.
     // Mean price: prompt 1 USD/M, completion 3 USD/M. Per iteration: 6 evaluations.
     assert.deepEqual(p.iteration, { calls: 180, promptTokens: 36_000, completionTokens: 9_000, costUsd: (36_000 * 1 + 9_000 * 3) / 1e6 });
     assert.deepEqual(p.finalTest, { calls: 12, promptTokens: 2_400, completionTokens: 600, costUsd: (2_400 + 600 * 3) / 1e6 });
     assert.equal(p.total.calls, 3 * 180 + 12, 'initialisation + 2 iterations + final test');
     assert.ok(Math.abs(p.total.costUsd - (3 * 0.063 + 0.0042)) < 1e-12);
+  });
+
+  it('projection of the baselines: singles at their own price on dev + test, chain and star on test, vote free', () => {
+    const p = projectStudy({ ...projectionInput, baselines: ['single', 'chain', 'star', 'vote'] });
+    // Singles: 3 models × 14 items = 42 calls, 1,400 prompt and 700 completion tokens each model;
+    // cost (1,400·3 + 700·6)/1e6 + 0 + (700·3)/1e6.
+    // Chain + star: 2 × the final test's bound (12 calls, 2,400 / 600 tokens, (2,400 + 1,800)/1e6).
+    assert.equal(p.baselines.calls, 42 + 24);
+    assert.equal(p.baselines.promptTokens, 3 * 1_400 + 2 * 2_400);
+    assert.equal(p.baselines.completionTokens, 3 * 700 + 2 * 600);
+    assert.ok(Math.abs(p.baselines.costUsd - ((1_400 * 3 + 700 * 6 + 700 * 3) / 1e6 + 2 * 0.0042)) < 1e-12);
+    assert.equal(p.total.calls, 66 + 3 * 180 + 12);
+    assert.equal(projectStudy({ ...projectionInput, baselines: ['chain'] }).baselines.calls, 12, 'chain alone: one test evaluation');
   });
 
   it('configure: a budget patch changes only the named limits', () => {
@@ -72,5 +88,7 @@ describe('budget', () => {
     assert.equal(iterationsWithin(BudgetSchema.parse({ maxCalls: 10 }), per), 0, 'the initialisation alone exceeds it');
     assert.equal(iterationsWithin(BudgetSchema.parse({ maxWallClockHours: 1 }), per), null, 'time is not projected');
     assert.equal(iterationsWithin(BudgetSchema.parse({ maxCostUsd: 1 }), { ...per, costUsd: 0 }), null, 'free models never reach a cost limit');
+    // Baselines first (25 calls): init 55 → it. 1 (85) → it. 2 (115 ≥ 100): 2 iterations start.
+    assert.equal(iterationsWithin(BudgetSchema.parse({ maxCalls: 100 }), per, { calls: 25, promptTokens: 0, completionTokens: 0, costUsd: 0 }), 2);
   });
 });

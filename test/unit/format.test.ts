@@ -19,6 +19,7 @@ const status = (over: Partial<StatusView> = {}): StatusView => ({
   currentStep: 'hs/s/role-2',
   settings: {} as StatusView['settings'],
   budget: { limits: BudgetSchema.parse({}), spent: { calls: 100, promptTokens: 0, completionTokens: 0, costUsd: 0.125, wallClockHours: 0.5 }, exhausted: null },
+  baselines: null,
   ...over,
 });
 const step: StepProgress = { iteration: 2, evaluationsDone: 2, evaluationsTotal: 4, calls: 10, cacheHits: 1 };

@@ -4,6 +4,7 @@
  * needs only the config and the task's sizes.
  */
 import { z } from 'zod';
+import type { BaselineKind } from './baselines';
 
 /** USD per million tokens of one model. */
 export interface ModelPrice {
@@ -87,6 +88,8 @@ export interface ProjectionInput {
   /** JFK assignments per weight step; 0 when there is no weight step. */
   assignments: number;
   iterations: number;
+  /** The baselines run before the search (config `baselines`). */
+  baselines: readonly BaselineKind[];
 }
 
 /**
@@ -112,27 +115,50 @@ const plus = (a: Projection, b: Projection): Projection => ({
   costUsd: a.costUsd + b.costUsd,
 });
 
-/** The study's projected spend: per iteration (the initialisation is iteration 0), the final test, and the total. */
-export function projectStudy(input: ProjectionInput): { iteration: Projection; initialisation: Projection; finalTest: Projection; total: Projection } {
+const ZERO: Projection = { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+
+/**
+ * The baselines (core/baselines.ts): every model alone on dev and test (one call per item, the task prompt
+ * only, at its own price), chain and star on test (bounded like any system); the vote makes no calls.
+ */
+export function baselinesProjection(input: ProjectionInput): Projection {
+  const items = input.devItems + input.testItems;
+  const singles = input.baselines.includes('single')
+    ? input.prices.reduce<Projection>((sum, price) => {
+        const promptTokens = items * input.promptTokens;
+        const completionTokens = items * input.maxTokens;
+        return plus(sum, { calls: items, promptTokens, completionTokens, costUsd: callCostUsd(price, promptTokens, completionTokens) });
+      }, ZERO)
+    : ZERO;
+  const systems = (input.baselines.includes('chain') ? 1 : 0) + (input.baselines.includes('star') ? 1 : 0);
+  return plus(singles, times(evaluationProjection(input, input.testItems), systems));
+}
+
+/**
+ * The study's projected spend: the baselines, each iteration (the initialisation is iteration 0, run right after
+ * the baselines), the final test, and the total.
+ */
+export function projectStudy(input: ProjectionInput): { baselines: Projection; iteration: Projection; initialisation: Projection; finalTest: Projection; total: Projection } {
   const dev = evaluationProjection(input, input.devItems);
   const iteration = times(dev, input.particles + input.assignments);
   const finalTest = evaluationProjection(input, input.testItems);
-  return { iteration, initialisation: iteration, finalTest, total: plus(times(iteration, input.iterations + 1), finalTest) };
+  const baselines = baselinesProjection(input);
+  return { baselines, iteration, initialisation: iteration, finalTest, total: plus(baselines, plus(times(iteration, input.iterations + 1), finalTest)) };
 }
 
 /**
  * How many iterations after the initialisation can start, at worst (each costing `perIteration`, the
- * initialisation too), before the budget's call, token or cost limits stop the study: the budget is checked
- * before each iteration, so iteration k+1 starts while (k+1)·perIteration is below every limit. Null when no
- * such limit binds.
+ * initialisation too, after `upfront` — the baselines), before the budget's call, token or cost limits stop the
+ * study: the budget is checked before each iteration, so iteration k+1 starts while upfront + (k+1)·perIteration
+ * is below every limit. Null when no such limit binds.
  */
-export function iterationsWithin(budget: Budget, perIteration: Projection): number | null {
-  const pairs: [number | undefined, number][] = [
-    [budget.maxCalls, perIteration.calls],
-    [budget.maxPromptTokens, perIteration.promptTokens],
-    [budget.maxCompletionTokens, perIteration.completionTokens],
-    [budget.maxCostUsd, perIteration.costUsd],
+export function iterationsWithin(budget: Budget, perIteration: Projection, upfront: Projection = ZERO): number | null {
+  const pairs: [number | undefined, number, number][] = [
+    [budget.maxCalls, perIteration.calls, upfront.calls],
+    [budget.maxPromptTokens, perIteration.promptTokens, upfront.promptTokens],
+    [budget.maxCompletionTokens, perIteration.completionTokens, upfront.completionTokens],
+    [budget.maxCostUsd, perIteration.costUsd, upfront.costUsd],
   ];
-  const bounds = pairs.flatMap(([limit, per]) => (limit === undefined || per <= 0 ? [] : [Math.max(0, Math.ceil(limit / per) - 1)]));
+  const bounds = pairs.flatMap(([limit, per, first]) => (limit === undefined || per <= 0 ? [] : [Math.max(0, Math.ceil((limit - first) / per) - 1)]));
   return bounds.length === 0 ? null : Math.min(...bounds);
 }

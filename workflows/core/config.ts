@@ -4,6 +4,7 @@
  * `nlgraph.sh`), not the official argparse defaults; each field names its official flag.
  */
 import { z } from 'zod';
+import { BASELINE_KINDS, BaselineKindsSchema } from './baselines';
 import { BudgetSchema } from './budget';
 import { estimatedSwarmBytes, PAYLOAD_BUDGET_BYTES } from './payload';
 
@@ -189,6 +190,8 @@ export const SearchConfigSchema = z
     evaluation: EvaluationSchema.prefault({}),
     /** Hard limits on calls, tokens, money and time, checked before every iteration (core/budget.ts). */
     budget: BudgetSchema.prefault({}),
+    /** Baselines run on the initial models before the search (core/baselines.ts); `[]` runs none. */
+    baselines: BaselineKindsSchema.default([...BASELINE_KINDS]),
   })
   .superRefine((config, ctx) => {
     // C = w_v + w_p + w_g + w_w must be able to be > 0 (pso.ts psoWeights divides by it).

@@ -25,8 +25,8 @@ export const EvaluationRequestSchema = z.strictObject({
   label: z.strictObject({
     study: z.string(),
     iteration: z.int().min(0),
-    step: z.enum(['role', 'weight', 'final']),
-    /** Graph particle (role step) or JFK assignment (weight step). */
+    step: z.enum(['baseline', 'role', 'weight', 'final']),
+    /** Graph particle (role step), JFK assignment (weight step), or baseline (core/baselines.ts `baselineParticle`). */
     particle: z.int().min(0).optional(),
   }),
   split: z.enum(['dev', 'test']),

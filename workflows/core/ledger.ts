@@ -21,8 +21,9 @@ export const LedgerEntrySchema = z.strictObject({
   key: z.string().regex(/^[0-9a-f]{64}$/),
   study: z.string(),
   iteration: z.int().min(0),
-  step: z.enum(['role', 'weight', 'final']),
-  /** Graph particle (role), JFK trial (weight) or the best system's particle (final); null when unlabelled. */
+  step: z.enum(['baseline', 'role', 'weight', 'final']),
+  /** Graph particle (role), JFK trial (weight), the best system's particle (final) or the baseline (model index for
+   * a single model, N for the chain, N+1 for the star); null when unlabelled. */
   particle: z.int().min(0).nullable(),
   split: z.enum(['dev', 'test']),
   taskSha256: z.string(),
@@ -68,9 +69,9 @@ export function ledgerModels(request: Pick<EvaluationRequest, 'models'>): Ledger
   return request.models.map((m) => ({ id: m.id, served: m.model, adapterSha256: m.adapterSha256 ?? null }));
 }
 
-const STEP_ORDER = { role: 0, weight: 1, final: 2 } as const;
+const STEP_ORDER = { baseline: 0, role: 1, weight: 2, final: 3 } as const;
 
-/** Order of a trail: iteration, then step (role, weight, final), then particle, then key. */
+/** Order of a trail: iteration, then step (baseline, role, weight, final), then particle, then key. */
 export function compareLedgerEntries(a: LedgerEntry, b: LedgerEntry): number {
   return a.iteration - b.iteration || STEP_ORDER[a.step] - STEP_ORDER[b.step] || (a.particle ?? -1) - (b.particle ?? -1) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }

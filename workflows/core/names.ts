@@ -15,6 +15,7 @@ export type TaskQueue = (typeof TASK_QUEUES)[number];
 
 export const studyWorkflowId = (study: string): string => `hs/${study}`;
 export const roleStepWorkflowId = (study: string, iteration: number): string => `hs/${study}/role-${iteration}`;
+export const baselinesWorkflowId = (study: string): string => `hs/${study}/baselines`;
 export const weightStepWorkflowId = (study: string, iteration: number): string => `hs/${study}/weight-${iteration}`;
 
 /** Custom search attributes (registered by `hs server start`; `temporal operator search-attribute create` elsewhere). */

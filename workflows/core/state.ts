@@ -3,6 +3,7 @@
  * with zod whenever it re-enters a workflow, so a malformed or future state fails loudly instead of drifting.
  */
 import { z } from 'zod';
+import { BaselinesSchema } from './baselines';
 import { DecodedGraphSchema, UsageSchema } from './evaluation';
 
 export const STATE_VERSION = 1;
@@ -120,6 +121,10 @@ export const SearchStateSchema = z.strictObject({
   runs: z.int().min(0),
   /** Workflow time (ms since the epoch) the study started: the wall-clock budget counts from it. */
   startedAt: z.number().optional(),
+  /** The baselines run before the search (absent: none configured, or they failed — see `baselinesFailure`). */
+  baselines: BaselinesSchema.optional(),
+  /** Why the baselines did not finish; the search went on without them. */
+  baselinesFailure: z.strictObject({ type: z.string(), message: z.string() }).optional(),
 });
 export type SearchState = z.infer<typeof SearchStateSchema>;
 
