@@ -31,9 +31,10 @@ const BAR_WIDTH = 20;
 /**
  * The live progress line of `hs start --wait` / `hs watch`, from the `status` query (and the running step's
  * `progress`): a bar over initialisation + iterations, the iteration, the step's evaluations, best dev score,
- * calls, cache hits, money spent and an ETA from the pace so far.
+ * calls, cache hits, money spent and an ETA from the pace so far. The elapsed time is measured on this clock from
+ * `status.startedAt`: inside a query, workflow time stands still at the last workflow task.
  */
-export function progressLine(status: StatusView, step?: StepProgress): string {
+export function progressLine(status: StatusView, step?: StepProgress, now: number = Date.now()): string {
   const c = status.counters;
   const fraction = progressFraction(status, step);
   const filled = Math.floor(fraction * BAR_WIDTH);
@@ -41,7 +42,7 @@ export function progressLine(status: StatusView, step?: StepProgress): string {
   const evals = step ? ` evals ${step.evaluationsDone}/${step.evaluationsTotal}` : '';
   const paused = status.paused ? ' [paused]' : status.budget.exhausted !== null ? ` [budget: ${status.budget.exhausted}]` : '';
   const stop = status.stopRequested ? ' [stopping]' : '';
-  const elapsed = status.budget.spent.wallClockHours * 3600;
+  const elapsed = Math.max(0, now - status.startedAt) / 1000;
   const eta = fraction > 0 && fraction < 1 && status.budget.exhausted === null && !status.paused ? ` | ETA ${duration((elapsed / fraction) * (1 - fraction))}` : '';
   return (
     `[${status.study}] ${status.phase}${paused}${stop} ${bar} iteration ${status.iteration}/${status.maxIterations}${evals}` +

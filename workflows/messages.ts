@@ -38,6 +38,8 @@ export interface StatusView {
   budget: { limits: Budget; spent: Spent; exhausted: string | null };
   /** The baselines run before the search (null until they finish, or when none ran). */
   baselines: Baselines | null;
+  /** When the study started (ms since the epoch, across continue-as-new). */
+  startedAt: number;
 }
 
 export interface ModelStatus {

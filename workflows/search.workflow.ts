@@ -264,6 +264,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
         : null,
       counters: countersAfter(state?.counters ?? EMPTY_COUNTERS, state === undefined ? [...baselineEvaluationsDone, ...finishedThisIteration] : finishedThisIteration),
       baselines: state?.baselines ?? baselineOutcome?.baselines ?? null,
+      startedAt: state?.startedAt ?? workflowInfo().runStartTime.getTime(),
       models: modelStatuses(config, state?.weights ?? initialWeights),
       paused,
       stopRequested,

@@ -25,6 +25,9 @@ import { createWorkers } from '../../workers/worker';
 import { withClient } from '../client';
 import { isAlive, REPO_ROOT, spawnDevServer, waitForServer } from '../dev-server';
 import { reportText } from '../format';
+import { createFsLedger } from '../../activities/ledger';
+import { reportHtml } from '../report/html';
+import { reportInput } from './report';
 import type { SearchReport } from '../../workflows/search.workflow';
 import { watch } from './study';
 
@@ -154,7 +157,11 @@ async function runDemo(env: HsEnv, started: number, cleanups: (() => Promise<voi
       const seconds = (Date.now() - started) / 1000;
       const c = report.counters;
       console.log(`demo wall time ${seconds.toFixed(1)} s; ${c.calls} model calls paid, ${c.cacheHits} from the cache; ${c.completionTokens} tokens generated`);
-      console.log(`Web UI: http://127.0.0.1:${Number(env.temporalAddress.split(':')[1]) + 1000}/namespaces/${env.namespace}/workflows/${encodeURIComponent(studyWorkflowId('demo'))}`);
+      const ui = `http://127.0.0.1:${Number(env.temporalAddress.split(':')[1]) + 1000}`;
+      console.log(`Web UI: ${ui}/namespaces/${env.namespace}/workflows/${encodeURIComponent(studyWorkflowId('demo'))}`);
+      const page = path.join(env.home, 'demo-report.html');
+      fs.writeFileSync(page, await reportHtml(await reportInput(report, createFsLedger(path.join(env.home, 'ledger')), { uiBase: ui, namespace: env.namespace })));
+      console.log(`HTML report (charts, best DAG, test score vs baselines): ${page}`);
       return 0;
     });
   }

@@ -1,6 +1,6 @@
 /**
- * `hs start <config> --dry-run`: the projected calls, tokens and cost of a study — per iteration, for the
- * initialisation and the final test, and in total — before anything runs. Reads the task file (from
+ * `hs start <config> --dry-run`: the projected calls, tokens and cost of a study — the baselines, per
+ * iteration, for the initialisation and the final test, and in total — before anything runs. Reads the task file (from
  * HS_DATA_ROOT, as the workers do) for the split sizes and prompt lengths; contacts no server.
  */
 import { ApplicationFailure } from '@temporalio/common';
@@ -35,11 +35,12 @@ export function dryRunText(config: SearchConfig, task: { dev: number; test: numb
   const lines = [
     `dry run of "${config.study}": ${config.models.length} models, ${config.roleStep.particles} graph particles` +
       `${assignments > 0 ? `, ${assignments} JFK assignments` : ''}, up to ${config.maxIterations} iterations; ` +
-      `${task.dev} dev / ${task.test} test items, ~${task.promptTokens} prompt tokens per item`,
+      `${task.dev} dev / ${task.test} test items, ~${task.promptTokens} prompt tokens per item; ` +
+      `baselines: ${config.baselines.length > 0 ? config.baselines.join(', ') : 'none'}`,
     `upper bound: no cache hits, every completion at maxTokens ${maxTokens}, every node reading every other node's output`,
     '',
     `${''.padEnd(26)}${'calls'.padStart(12)}${'prompt tokens'.padStart(16)}${'completion tok.'.padStart(16)}${'cost USD'.padStart(12)}`,
-    ...(config.baselines.length > 0 ? [row(`baselines (${config.baselines.join(', ')})`.slice(0, 25), projection.baselines)] : []),
+    ...(config.baselines.length > 0 ? [row('baselines (before iter. 0)', projection.baselines)] : []),
     row('initialisation (iter. 0)', projection.initialisation),
     row('each iteration', projection.iteration),
     row('final test', projection.finalTest),

@@ -84,6 +84,13 @@ describe('e2e: the hs CLI and the Temporal CLI', function () {
     assert.match(outcome.stdout, /final test\s+12\s/);
     assert.match(outcome.stdout, /total \(5 iterations\)\s+444\s/);
     assert.match(outcome.stdout, /pauses the study after the initialisation and 2 iteration\(s\)/);
+    assert.match(outcome.stdout, /baselines: none/);
+    // With every baseline: 3 single models × 10 items + chain and star on test (12 calls each) = 54 calls first.
+    const withBaselines = await hs('start', writeConfig('dry-baselines', { ...priced, baselines: ['single', 'chain', 'star', 'vote'] }), '--dry-run');
+    assert.equal(withBaselines.code, 0, withBaselines.stderr);
+    assert.match(withBaselines.stdout, /baselines: single, chain, star, vote/);
+    assert.match(withBaselines.stdout, /baselines \(before iter\. 0\)\s+54\s/);
+    assert.match(withBaselines.stdout, /total \(5 iterations\)\s+498\s/);
     assert.equal(fake.requests.length, before, 'no model call');
   });
 

@@ -81,11 +81,20 @@ describe('e2e: a real-model study on the embedded SmolLM2 with LoRA experts', fu
     }
     assert.ok(first.best.testScore >= 0 && first.best.testScore <= 1);
     assert.equal(first.best.test.total, 2);
+    // The baselines (config default: all four) ran on the initial adapters, before the search.
+    const b = first.baselines;
+    assert.ok(b !== null && b.chain && b.star && b.vote, `every baseline ran (${JSON.stringify(first.baselinesFailure)})`);
+    assert.deepEqual(b.singles.map((s) => s.models[0]), ['expert-0', 'expert-1']);
+    for (const s of [...b.singles, b.chain, b.star, b.vote]) assert.ok(s.test >= 0 && s.test <= 1 && s.total === 2, JSON.stringify(s));
+    assert.ok(b.bestSingle !== null);
     assert.ok(first.counters.calls > 0, 'the real model was called');
     assert.ok(first.counters.completionTokens > 0);
     const second = await run();
     assert.equal(second.counters.calls, 0, 'every call came from the cache');
     assert.deepEqual(second.summaries, first.summaries);
+    // The baselines too (their transcripts differ: they mark the answers as cached).
+    const scores = (r: SearchReport) => JSON.stringify(r.baselines, (key, value: unknown) => (key === 'transcripts' ? undefined : value));
+    assert.equal(scores(second), scores(first), 'the baselines too');
     const jfk = first.summaries.map((s) => (s.jfk ?? []).map((x) => x?.toFixed(2) ?? '-').join('/')).join(' → ');
     console.log(`      real model: ${first.counters.calls} calls, ${first.counters.completionTokens} tokens; best dev ${first.best.devScore.toFixed(3)} (${first.best.step} step), test ${first.best.testScore.toFixed(3)}; JFK ${jfk}`);
   });

@@ -1,6 +1,7 @@
 /**
  * `hs report`: the HTML page of a real small joint study (role + weight steps, real local Temporal server, fake
- * vLLM whose answers depend on the adapters) and of a baseline study on the same task, opened in real headless
+ * vLLM whose answers depend on the adapters; with its best single / chain / star / vote baselines) and of another
+ * study on the same task named with `--baseline`, opened in real headless
  * Chromium (Debian `chromium`, installed by scripts/setup.sh): a screenshot that is not blank, the rendered DOM
  * with the chart SVGs and the DAG with every model's label, and no console or network errors.
  */
@@ -91,6 +92,7 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     maxIterations: 0,
     seed: 5,
     evaluation: { heartbeatTimeoutSeconds: 5 },
+    baselines: [],
   });
 
   it('draws convergence, the best DAG, JFK-scores, cost, test vs baseline and the Web UI link; Chromium renders it', async () => {
@@ -118,7 +120,13 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     const b = input.baselines[0]!;
     assert.equal(b.study, baseline);
     assert.ok(b.testScore !== null && b.sameTask, 'the baseline’s own test evaluation, same task');
-    assert.ok(html.includes(`baseline: ${baseline}`) && html.includes(b.testScore.toFixed(4)));
+    assert.ok(html.includes(`study ${baseline}`) && html.includes(b.testScore.toFixed(4)));
+    // The study's own baselines (the config default: all four), each row with its test score.
+    const own = report.baselines;
+    assert.ok(own !== null && own.chain && own.star && own.vote, 'the study ran every baseline');
+    for (const [name, score] of [[`best single (${own.bestSingle})`, own.singles.find((s) => s.models[0] === own.bestSingle)!.test], ['chain', own.chain.test], [`star (hub ${own.bestSingle})`, own.star.test], ['vote', own.vote.test]] as const) {
+      assert.match(html, new RegExp(`<tr><td>${name.replace(/[()]/g, '\\$&')}</td><td>[^<]*</td><td>${score.toFixed(4)}</td>`), `test row of ${name}`);
+    }
     assert.ok(!html.includes('id="no-baselines"'));
     const callsInLedger = input.entries.reduce((s, e) => s + e.usage.calls, 0);
     assert.equal(callsInLedger, report.counters.calls, 'the cost chart’s calls add up to the study’s counters');
@@ -144,8 +152,8 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     assert.match(missing, /^exit 1 no study "no-such-study" on this server/, 'an unknown study fails, named');
 
     // Without baselines the page says so.
-    const alone = await reportHtml(await reportInput(report, ledger, {}));
-    assert.ok(alone.includes('id="no-baselines"') && alone.includes('No baselines run'));
+    const alone = await reportHtml(await reportInput({ ...report, baselines: null }, ledger, {}));
+    assert.ok(alone.includes('id="no-baselines"') && alone.includes('ran no baselines') && !alone.includes('id="test-chart"'));
 
     // Real headless Chromium: the rendered DOM, the browser log, a screenshot.
     const url = `file://${file}`;
@@ -155,7 +163,7 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     assert.deepEqual([...pageProblems(dom.stderr), ...pageProblems(shot.stderr)], [], 'no console messages or failed loads');
 
     const rendered = dom.stdout;
-    for (const id of ['convergence', 'jfk', 'usage']) {
+    for (const id of ['convergence', 'jfk', 'usage', 'test-chart']) {
       assert.match(rendered, new RegExp(`<figure id="${id}"><svg[^>]*class="marks"`), `the ${id} chart SVG (Vega)`);
     }
     assert.ok(rendered.includes('role step: best particle') && rendered.includes('weight step: best assignment'), 'convergence legend: role vs weight step');
