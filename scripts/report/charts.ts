@@ -4,7 +4,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { JfkPoint, ScorePoint, TestRow, UsagePoint } from './data';
+import type { DevReference, JfkPoint, ScorePoint, TestRow, UsagePoint } from './data';
 
 const WIDTH = 640;
 const HEIGHT = 260;
@@ -34,15 +34,36 @@ function lineSpec(title: string, values: readonly object[], y: { field: string; 
   };
 }
 
-/** Best and mean dev score per iteration (role step), the weight step's best assignment, and the global best. */
-export function convergenceSpec(points: readonly ScorePoint[]): TopLevelSpec {
-  return lineSpec(
+/**
+ * Best and mean dev score per iteration (role step), the weight step's best assignment, and the global best; the
+ * baselines measured on dev (best single, vote) as labelled horizontal rules.
+ */
+export function convergenceSpec(points: readonly ScorePoint[], references: readonly DevReference[] = []): TopLevelSpec {
+  const lines = lineSpec(
     'Dev score per iteration',
     points,
     { field: 'score', title: 'dev score' },
     { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, labelLimit: 0, symbolType: 'stroke', symbolStrokeWidth: 2.5 } },
     { strokeDash: { field: 'series', type: 'nominal' } },
   );
+  if (references.length === 0) return lines;
+  const { $schema, title, width, height, data, mark, encoding } = lines as Extract<TopLevelSpec, { mark: unknown }>;
+  const rules = { values: references.map((r) => ({ ...r })) };
+  return {
+    $schema,
+    title,
+    width,
+    height,
+    layer: [
+      { data, mark, encoding },
+      { data: rules, mark: { type: 'rule', color: '#888', strokeDash: [2, 3] }, encoding: { y: { field: 'score', type: 'quantitative' } } },
+      {
+        data: rules,
+        mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#555', fontSize: 10 },
+        encoding: { x: { datum: 0, type: 'quantitative' }, y: { field: 'score', type: 'quantitative' }, text: { field: 'name' } },
+      },
+    ],
+  };
 }
 
 /** JFK-score per model per weight step. */

@@ -49,6 +49,18 @@ export function convergencePoints(report: Pick<SearchReport, 'summaries'>): Scor
   ]);
 }
 
+/** A baseline's dev score, drawn as a reference line on the convergence chart. */
+export interface DevReference {
+  name: string;
+  score: number;
+}
+
+/** The baselines measured on dev: the best single model and the vote. */
+export function devReferences(report: Pick<SearchReport, 'baselines'>): DevReference[] {
+  if (report.baselines === null) return [];
+  return baselineRows(report.baselines).flatMap(({ name, score }) => (score.dev === null ? [] : [{ name: `${name}, dev`, score: score.dev }]));
+}
+
 export interface JfkPoint {
   iteration: number;
   model: string;

@@ -4,7 +4,7 @@
  */
 import { convergenceSpec, jfkSpec, renderSvg, testScoresSpec, usageSpec } from './charts';
 import { dagSvg } from './dag';
-import { convergencePoints, jfkPoints, modelIds, testRows, usagePoints, webUiUrl, type ReportInput } from './data';
+import { convergencePoints, devReferences, jfkPoints, modelIds, testRows, usagePoints, webUiUrl, type ReportInput } from './data';
 import { escapeHtml as h } from './escape';
 
 const score = (x: number | null): string => (x === null ? '—' : x.toFixed(4));
@@ -65,7 +65,7 @@ export async function reportHtml(input: ReportInput): Promise<string> {
   const jfk = jfkPoints(report, ids);
   const usage = usagePoints(input.entries);
   const [convergenceSvg, jfkSvg, usageSvg] = await Promise.all([
-    renderSvg(convergenceSpec(convergence)),
+    renderSvg(convergenceSpec(convergence, devReferences(report))),
     jfk.length > 0 ? renderSvg(jfkSpec(jfk)) : Promise.resolve(null),
     usage.length > 0 ? renderSvg(usageSpec(usage)) : Promise.resolve(null),
   ]);
@@ -92,7 +92,7 @@ Workflow <a id="web-ui" href="${h(ui)}">${h(`hs/${report.study}`)} in the Tempor
 ${versions.length > 0 ? table(['model', 'served as (adapter version)'], versions) : ''}
 
 <h2>Convergence</h2>
-<p class="muted">Per iteration: the role step’s best and mean dev score over the graph particles, the weight step’s best JFK assignment (when the study has one), and the graph swarm’s global best.</p>
+<p class="muted">Per iteration: the role step’s best and mean dev score over the graph particles, the weight step’s best JFK assignment (when the study has one), and the graph swarm’s global best; dotted: the baselines’ dev scores.</p>
 <figure id="convergence">${convergenceSvg}</figure>
 ${table(
   ['iteration', 'role best', 'role mean', 'weight best assignment', 'global best'],
