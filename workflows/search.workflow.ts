@@ -436,6 +436,11 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     }
     if (iterationsThisRun >= config.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
+      // Seeds accepted while the handlers finished belong to the carried state, not to this run.
+      if (pendingSeeds.length > 0) {
+        state = { ...state, swarm: injectSeeds(state.swarm, pendingSeeds) };
+        pendingSeeds = [];
+      }
       const next: SearchState = { ...state, paused, stopRequested, runs: state.runs + 1 };
       checkPayload('the state carried across continue-as-new', next);
       // A reconfigured study carries its new settings (a parsed config parses to itself).
