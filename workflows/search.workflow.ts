@@ -320,29 +320,32 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
 
   /**
    * One iteration: the role-step child, then (with adapters) the weight-step child on the role step's best
-   * graph. Iteration 0 (no previous state) is the initialisation.
+   * graph. Iteration 0 (no previous state) is the initialisation. The caller ends it with `iterationDone`.
    */
   const runIteration = async (iteration: number, task: TaskRef, previous: SearchState | undefined, weights: WeightState | undefined): Promise<{ role: RoleStepResult; weight?: WeightStepResult }> => {
-    try {
-      phase = 'role-step';
-      currentStep = roleStepWorkflowId(config.study, iteration);
-      const roleInput = { config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { versions: weights.versions } : {}) };
-      checkPayload(`the input of ${currentStep}`, roleInput);
-      const role = await executeChild(roleStep, { workflowId: currentStep, taskQueue: ORCHESTRATOR_TASK_QUEUE, args: [roleInput] });
-      if (weights === undefined) return { role };
-      finishedThisIteration = role.evaluations;
-      phase = 'weight-step';
-      currentStep = weightStepWorkflowId(config.study, iteration);
-      const weight = await executeChild(weightStep, {
-        workflowId: currentStep,
-        taskQueue: ORCHESTRATOR_TASK_QUEUE,
-        args: [{ config, iteration, task, graph: role.graphs[role.iterationBest]!, weights }],
-      });
-      return { role, weight };
-    } finally {
-      currentStep = null;
-      finishedThisIteration = [];
-    }
+    phase = 'role-step';
+    currentStep = roleStepWorkflowId(config.study, iteration);
+    const roleInput = { config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { versions: weights.versions } : {}) };
+    checkPayload(`the input of ${currentStep}`, roleInput);
+    const role = await executeChild(roleStep, { workflowId: currentStep, taskQueue: ORCHESTRATOR_TASK_QUEUE, args: [roleInput] });
+    if (weights === undefined) return { role };
+    finishedThisIteration = role.evaluations;
+    phase = 'weight-step';
+    currentStep = weightStepWorkflowId(config.study, iteration);
+    const weight = await executeChild(weightStep, {
+      workflowId: currentStep,
+      taskQueue: ORCHESTRATOR_TASK_QUEUE,
+      args: [{ config, iteration, task, graph: role.graphs[role.iterationBest]!, weights }],
+    });
+    return { role, weight };
+  };
+  /**
+   * Ends an iteration, right after its result is in `state` (not earlier: an update handler resuming between
+   * would count `nextIterationFrom` from the previous state).
+   */
+  const iterationDone = (): void => {
+    currentStep = null;
+    finishedThisIteration = [];
   };
 
   /** The state after one iteration (not for iteration 0). */
@@ -392,6 +395,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       runs: 0,
       startedAt: workflowInfo().runStartTime.getTime(),
     };
+    iterationDone();
     announce(state);
   }
   phase = withWeights ? 'weight-step' : 'role-step';
@@ -448,6 +452,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     }
     const step = await runIteration(state.iteration + 1, { spec: config.task, sha256: state.task.sha256 }, state, state.weights);
     state = stateAfter(state, step);
+    iterationDone();
     iterationsThisRun++;
     announce(state);
   }
