@@ -13,6 +13,7 @@ import { cp, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { weightsFormat, weightsSuffix, type AdapterFormatName } from '../adapters/formats';
 import { peftDirectoryFiles, readPeftAdapter } from '../adapters/peft';
+import { assertSameLayout, type TensorLayout } from '../adapters/tensor-file';
 import { psoUpdateTensors, velocityTowards, type WrittenFile } from '../adapters/tensor-pso';
 import type { ModelSpec } from '../workflows/core/config';
 import { FailureType } from '../workflows/core/errors';
@@ -44,6 +45,22 @@ export interface UpdateAdapterResult {
   sha256: string;
   velocity: string;
 }
+
+export interface ImportAdapterInput {
+  /** The model; its `adapter.path` is the file to import, its `adapterSha256` (if any) pins the file's sha256. */
+  model: ModelSpec;
+  /** Blob key of an adapter the imported one must match tensor for tensor (names, dtypes, shapes): the model
+   * particle's current position, when a `seed` update replaces it. */
+  like?: string;
+  /** Where path and pin come from, for messages: the study config (default) or a `seed` update. */
+  source?: 'config' | 'seed';
+}
+
+/** How messages name the path and the pin of an imported adapter. */
+const SOURCES = {
+  config: { path: 'models[].adapter.path', pin: 'models[].adapterSha256', changed: 'the file changed since the config was written' },
+  seed: { path: 'the seed\'s "adapter"', pin: 'the seed\'s "adapterSha256"', changed: 'it is not the file the seed meant' },
+} as const;
 
 export interface PublishAdapterInput {
   model: ModelSpec;
@@ -100,24 +117,44 @@ export function createWeightActivities(deps: WeightDeps) {
     return blobs.adoptFile(scratch, written.sha256);
   };
 
+  /** Fails (AdapterError.Invalid) unless `layout` has the tensors of the blob `like`, name by name. */
+  const checkLayoutLike = async (format: AdapterFormatName, like: string, layout: TensorLayout, label: string): Promise<void> => {
+    let expected: TensorLayout;
+    try {
+      const current = await weightsFormat(format).open(await blobs.filePath(like));
+      expected = current.layout;
+      await current.close();
+    } catch (error) {
+      throw adapterFailure(`the model particle's current adapter ${like}`, error);
+    }
+    try {
+      assertSameLayout(expected, layout, 'tensor layout');
+    } catch (error) {
+      throw invalidAdapter(`${label} cannot replace the model particle's adapter ${like}: its tensors differ`, error);
+    }
+  };
+
   return {
     /** The initial adapter of a model (config `adapter.path`) as version 0, stored in the blob store; it is
-     * served as `<id>@<sha12>` once published, like every later version. */
-    importAdapter: async (input: { model: ModelSpec }): Promise<ModelVersion> => {
+     * served as `<id>@<sha12>` once published, like every later version. With `like`, a seeded adapter that
+     * must fit the model particle's current one (a different layout fails non-retryably, AdapterError.Invalid). */
+    importAdapter: async (input: ImportAdapterInput): Promise<ModelVersion> => {
       const { model } = input;
+      const fields = SOURCES[input.source ?? 'config'];
       const adapter = requireAdapter(model);
       const resolved = resolveInDataRoot(deps.dataRoot, adapter.path);
       if (resolved === undefined) {
-        throw invalidAdapter(`model "${model.id}": models[].adapter.path "${adapter.path}" leads outside the data root ${deps.dataRoot} (HS_DATA_ROOT); relative adapter paths must stay inside it, or give an absolute path`);
+        throw invalidAdapter(`model "${model.id}": ${fields.path} "${adapter.path}" leads outside the data root ${deps.dataRoot} (HS_DATA_ROOT); relative adapter paths must stay inside it, or give an absolute path`);
       }
       const where = resolved;
-      const label = `model "${model.id}": adapter ${where} (models[].adapter.path "${adapter.path}", data root ${deps.dataRoot})`;
+      const label = `model "${model.id}": adapter ${where} (${fields.path} "${adapter.path}", data root ${deps.dataRoot})`;
       const kind = await kindOf(where);
       if (kind === undefined) throw invalidAdapter(`${label} does not exist`);
       if (adapter.format === 'gguf' && kind !== 'file') throw invalidAdapter(`${label} is a directory; format "gguf" needs a .gguf file (a PEFT adapter directory needs format "peft")`);
       if (adapter.format === 'peft' && kind !== 'dir') throw invalidAdapter(`${label} is a file; format "peft" needs a directory with adapter_config.json and adapter_model.safetensors`);
       let weightsFile = where;
       let configKey: string | undefined;
+      let layout: TensorLayout;
       try {
         if (adapter.format === 'peft') {
           const peft = await readPeftAdapter(where);
@@ -125,19 +162,20 @@ export function createWeightActivities(deps: WeightDeps) {
           configKey = await blobs.putJson(JSON.parse(peft.configText));
         }
         const source = await weightsFormat(adapter.format).open(weightsFile);
-        const tensors = source.layout.tensors.length;
+        layout = source.layout;
         await source.close();
-        if (tensors === 0) throw invalidAdapter(`${label} has no tensors`);
+        if (layout.tensors.length === 0) throw invalidAdapter(`${label} has no tensors`);
       } catch (error) {
         throw adapterFailure(`${label} is not a readable ${adapter.format} adapter`, error);
       }
+      if (input.like !== undefined) await checkLayoutLike(adapter.format, input.like, layout, label);
       const key = await blobs.putFile(weightsFile);
       const sha256 = hexOf(key);
       if (model.adapterSha256 !== undefined && model.adapterSha256 !== sha256) {
         throw ApplicationFailure.create({
           type: FailureType.AdapterChanged,
           nonRetryable: true,
-          message: `${label} has sha256 ${sha256}, but models[].adapterSha256 pins ${model.adapterSha256}: the file changed since the config was written`,
+          message: `${label} has sha256 ${sha256}, but ${fields.pin} pins ${model.adapterSha256}: ${fields.changed}`,
         });
       }
       return { served: servedName(model, sha256), sha256, key, ...(configKey === undefined ? {} : { configKey }), iteration: 0 };

@@ -55,7 +55,8 @@ export function progressLine(status: StatusView, step?: StepProgress, now: numbe
 export function modelLines(models: readonly ModelStatus[]): string[] {
   const width = Math.max(...models.map((m) => m.id.length));
   return models.map((m) => {
-    const version = m.adapterSha256 === null ? 'fixed (no adapter)' : `${m.served}  (version of iteration ${m.adapterIteration ?? 0}, sha256 ${m.adapterSha256.slice(0, 12)}…)`;
+    const made = m.seeded === true ? `seeded after iteration ${m.adapterIteration ?? 0}` : `version of iteration ${m.adapterIteration ?? 0}`;
+    const version = m.adapterSha256 === null ? 'fixed (no adapter)' : `${m.served}  (${made}, sha256 ${m.adapterSha256.slice(0, 12)}…)`;
     return `  ${m.id.padEnd(width)}  JFK ${score(m.jfk)}  ${version}`;
   });
 }

@@ -36,6 +36,10 @@ const USAGE = `usage: npx hs <command> [options]
             [--patch JSON]               or concurrency from the next iteration on (validated by the workflow)
   seed <study> --edges a>b,b>c | --matrix JSON [--particle K]
                                          inject a graph as a graph particle at the next iteration
+       <study> --model ID --adapter PATH [--adapter-sha256 HEX]
+                                         inject a LoRA adapter as model ID's particle and current version
+                                         at the next iteration (a relative PATH is taken from the current
+                                         directory; the weights workers must be able to read it)
   particles <study> [--json]             every particle: position summary, personal best, utility history
   result <study> [--json]                wait for and print the final report
   audit <study> [--out FILE] [--format jsonl|csv]

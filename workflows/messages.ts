@@ -51,6 +51,8 @@ export interface ModelStatus {
   /** sha256 of the current adapter weights, and the iteration that made them (0 = initial). */
   adapterSha256: string | null;
   adapterIteration: number | null;
+  /** The current version was injected by a `seed` update (and has not moved since); absent otherwise. */
+  seeded?: true;
 }
 
 export interface StepProgress {
@@ -77,15 +79,20 @@ export interface ConfigureResult {
  * on. Validated: a bad patch is rejected (`InvalidUpdate`, naming each field) and never enters the history.
  */
 export const configureUpdate = defineUpdate<ConfigureResult, [SettingsPatch]>('configure');
-/** What `seed` answers: the graph particle the seed will replace, from which iteration on. */
-export interface SeedResult {
-  particle: number;
-  appliesFromIteration: number;
-}
+/**
+ * What `seed` answers, from which iteration on the seed is in the swarm: for a graph, the graph particle it
+ * replaces; for an adapter, the model whose particle takes it and the version's served name and sha256.
+ */
+export type SeedResult =
+  | { kind: 'graph'; particle: number; appliesFromIteration: number }
+  | { kind: 'adapter'; model: string; served: string; sha256: string; appliesFromIteration: number };
 
 /**
- * Injects a graph (an adjacency matrix, or edges between model ids) as a graph particle's position at the next
- * iteration (velocity 0). Validated like `configure`.
+ * Injects a graph (an adjacency matrix, or edges between model ids) as a graph particle's position, or a LoRA
+ * adapter as a model particle's position and the model's current version, at the next iteration (velocity 0).
+ * Validated like `configure`; an adapter is then imported (its tensor layout checked against the particle's),
+ * given a zero velocity and published on `hs-weights` before the update answers — a file that fails there
+ * fails the update with the activity's failure type (e.g. `AdapterError.Invalid`).
  */
 export const seedUpdate = defineUpdate<SeedResult, [SeedRequest]>('seed');
 /** Every particle of both swarms: position summary, personal best, history. */

@@ -9,6 +9,7 @@
  * best system on the test split.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   ChildWorkflowFailure,
   allHandlersFinished,
@@ -24,18 +25,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { parseSearchConfig, weightStepActive, type SearchConfig } from './core/config';
+import { parseSearchConfig, weightStepActive, type ModelSpec, type SearchConfig } from './core/config';
 import { FailureType } from './core/errors';
 import type { EvaluationResult, TaskRef } from './core/evaluation';
 import { baselinesWorkflowId, ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, SEARCH_ATTRIBUTES, weightStepWorkflowId } from './core/names';
 import { EMPTY_COUNTERS, SearchStateSchema, STATE_VERSION, type BestSystem, type Counters, type ModelVersion, type SearchState, type WeightState } from './core/state';
 import { payloadProblem } from './core/payload';
 import { patienceExhausted } from './core/swarm';
-import { modelsAt } from './core/weight-swarm';
+import { modelsAt, particleOfModel } from './core/weight-swarm';
 import { exhaustedLimit, type Spent } from './core/budget';
 import { applySettingsPatch, liveSettings } from './core/control';
 import { particlesView } from './core/particles';
-import { injectSeeds, parseSeed, type GraphSeed } from './core/seed';
+import { injectAdapterSeeds, injectSeeds, parseSeed, type AdapterSeed, type AdapterSeedRequest, type GraphSeed } from './core/seed';
 import {
   configureUpdate,
   particlesQuery,
@@ -196,6 +197,7 @@ function modelStatuses(config: SearchConfig, weights: WeightState | undefined): 
       served: v?.served ?? m.model,
       adapterSha256: v?.sha256 ?? null,
       adapterIteration: v?.iteration ?? null,
+      ...(v?.seeded ? { seeded: true as const } : {}),
     };
   });
 }
@@ -208,6 +210,12 @@ function checkPayload(what: string, value: unknown): void {
 
 function invalid(message: string, problems: unknown): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, FailureType.InvalidSearchConfig, problems);
+}
+
+/** An activity's failure while preparing an adapter seed, as the update's failure: the activity's type and message. */
+function seedFailure(model: string, error: unknown): unknown {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure)) return error;
+  return ApplicationFailure.create({ type: error.cause.type ?? FailureType.AdapterInvalid, message: `Seed of model "${model}" failed: ${error.cause.message}`, nonRetryable: true, cause: error });
 }
 
 export async function swarmSearch(configInput: unknown, carried?: unknown): Promise<SearchReport> {
@@ -292,24 +300,81 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     },
     { validator: (patch) => void withPatch(patch) },
   );
-  /** Seeds accepted by `seed`, injected into the graph swarm at the next iteration boundary. */
+  /** Seeds accepted by `seed`, injected into the swarms at the next iteration boundary. */
   let pendingSeeds: GraphSeed[] = [];
+  let pendingAdapterSeeds: AdapterSeed[] = [];
   const nextIterationFrom = (): number => (state === undefined ? 0 : state.iteration + 1) + (currentStep === null ? 0 : 1);
-  const checkedSeed = (input: unknown): GraphSeed => {
-    if (state === undefined) throw ApplicationFailure.nonRetryable('Invalid seed: the graph swarm does not exist yet (iteration 0 is running); seed after it', FailureType.InvalidUpdate);
-    const outcome = parseSeed(input, config.models.map((m) => m.id), state.swarm);
+  const checkedSeed = (input: unknown): GraphSeed | AdapterSeedRequest => {
+    if (state === undefined) throw ApplicationFailure.nonRetryable('Invalid seed: the swarms do not exist yet (iteration 0 is running); seed after it', FailureType.InvalidUpdate);
+    if (stopRequested || phase === 'final-test' || phase === 'done') throw ApplicationFailure.nonRetryable('Invalid seed: the study is stopping; no iteration follows', FailureType.InvalidUpdate);
+    const outcome = parseSeed(input, { models: config.models, swarm: state.swarm, weights: state.weights });
     if (!outcome.ok) throw ApplicationFailure.nonRetryable(`Invalid seed: ${outcome.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, FailureType.InvalidUpdate, outcome.problems);
     return outcome.seed;
   };
+  /**
+   * An adapter seed's file on `hs-weights`: imported into the blob store (its tensors checked against the
+   * particle's current position), given a zero velocity and published as `<id>@<sha12>`.
+   */
+  const preparedAdapterSeed = async (request: AdapterSeedRequest): Promise<{ version: ModelVersion; velocity: string }> => {
+    const spec = config.models[request.model]!;
+    const at = state?.weights === undefined ? undefined : particleOfModel(state.weights.swarms, request.model);
+    const like = at === undefined ? undefined : state?.weights?.swarms[at.swarm]?.particles[at.particle]?.position;
+    if (spec.adapter === undefined || like === undefined) throw ApplicationFailure.nonRetryable(`Invalid seed: model "${spec.id}" is no model particle`, FailureType.InvalidUpdate);
+    // The config's adapterSha256 pins the initial adapter, not this one.
+    const { adapterSha256: _initial, ...rest } = spec;
+    const model: ModelSpec = { ...rest, adapter: { ...spec.adapter, path: request.path }, ...(request.sha256 === undefined ? {} : { adapterSha256: request.sha256 }) };
+    try {
+      const version = await weightActs.importAdapter({ model, like, source: 'seed' });
+      const { velocity } = await weightActs.initialVelocity({ format: spec.adapter.format, position: version.key, partner: null });
+      const { served } = await weightActs.publishAdapter({ model, version });
+      return { version: { ...version, served }, velocity };
+    } catch (error) {
+      throw seedFailure(spec.id, error);
+    }
+  };
   setHandler(
     seedUpdate,
-    (input): SeedResult => {
+    async (input): Promise<SeedResult> => {
       const seed = checkedSeed(input);
-      pendingSeeds = [...pendingSeeds, seed];
-      return { particle: seed.particle, appliesFromIteration: nextIterationFrom() };
+      if (seed.kind === 'graph') {
+        pendingSeeds = [...pendingSeeds, seed];
+        return { kind: 'graph', particle: seed.particle, appliesFromIteration: nextIterationFrom() };
+      }
+      const { version, velocity } = await preparedAdapterSeed(seed);
+      // Queued only now: the boundary it lands on is the one after the activities, whatever ran meanwhile.
+      const appliesFromIteration = nextIterationFrom();
+      pendingAdapterSeeds = [...pendingAdapterSeeds, { model: seed.model, version: { ...version, iteration: appliesFromIteration - 1, seeded: true }, velocity }];
+      return { kind: 'adapter', model: config.models[seed.model]!.id, served: version.served, sha256: version.sha256, appliesFromIteration };
     },
     { validator: (input) => void checkedSeed(input) },
   );
+  const hasPendingSeeds = (): boolean => pendingSeeds.length > 0 || pendingAdapterSeeds.length > 0;
+  /**
+   * `s` with the pending seeds injected (graph swarm and weight state); the adapter versions they replaced are
+   * unloaded, best effort like the weight step's retired versions. Repeats while seeds arrive meanwhile.
+   */
+  const applyPendingSeeds = async (s: SearchState): Promise<SearchState> => {
+    let next = s;
+    while (hasPendingSeeds()) {
+      const graphs = pendingSeeds;
+      const adapters = pendingAdapterSeeds;
+      pendingSeeds = [];
+      pendingAdapterSeeds = [];
+      const injected = adapters.length > 0 && next.weights !== undefined ? injectAdapterSeeds(next.weights, adapters) : undefined;
+      next = { ...next, swarm: injectSeeds(next.swarm, graphs), ...(injected === undefined ? {} : { weights: injected.weights }) };
+      state = next;
+      await Promise.all(
+        (injected?.retired ?? []).map(async ({ model, served }) => {
+          try {
+            await weightActs.unloadAdapters({ model: config.models[model]!, names: [served] });
+          } catch (error) {
+            log.warn('could not unload an adapter version replaced by a seed', { model: config.models[model]!.id, served, error: error instanceof Error ? error.message : String(error) });
+          }
+        }),
+      );
+    }
+    return next;
+  };
   setHandler(pauseSignal, () => {
     paused = true;
   });
@@ -336,29 +401,32 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
 
   /**
    * One iteration: the role-step child, then (with adapters) the weight-step child on the role step's best
-   * graph. Iteration 0 (no previous state) is the initialisation.
+   * graph. Iteration 0 (no previous state) is the initialisation. The caller ends it with `iterationDone`.
    */
   const runIteration = async (iteration: number, task: TaskRef, previous: SearchState | undefined, weights: WeightState | undefined): Promise<{ role: RoleStepResult; weight?: WeightStepResult }> => {
-    try {
-      phase = 'role-step';
-      currentStep = roleStepWorkflowId(config.study, iteration);
-      const roleInput = { config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { versions: weights.versions } : {}) };
-      checkPayload(`the input of ${currentStep}`, roleInput);
-      const role = await executeChild(roleStep, { workflowId: currentStep, taskQueue: ORCHESTRATOR_TASK_QUEUE, args: [roleInput] });
-      if (weights === undefined) return { role };
-      finishedThisIteration = role.evaluations;
-      phase = 'weight-step';
-      currentStep = weightStepWorkflowId(config.study, iteration);
-      const weight = await executeChild(weightStep, {
-        workflowId: currentStep,
-        taskQueue: ORCHESTRATOR_TASK_QUEUE,
-        args: [{ config, iteration, task, graph: role.graphs[role.iterationBest]!, weights }],
-      });
-      return { role, weight };
-    } finally {
-      currentStep = null;
-      finishedThisIteration = [];
-    }
+    phase = 'role-step';
+    currentStep = roleStepWorkflowId(config.study, iteration);
+    const roleInput = { config, iteration, task, ...(previous ? { swarm: previous.swarm } : {}), ...(weights ? { versions: weights.versions } : {}) };
+    checkPayload(`the input of ${currentStep}`, roleInput);
+    const role = await executeChild(roleStep, { workflowId: currentStep, taskQueue: ORCHESTRATOR_TASK_QUEUE, args: [roleInput] });
+    if (weights === undefined) return { role };
+    finishedThisIteration = role.evaluations;
+    phase = 'weight-step';
+    currentStep = weightStepWorkflowId(config.study, iteration);
+    const weight = await executeChild(weightStep, {
+      workflowId: currentStep,
+      taskQueue: ORCHESTRATOR_TASK_QUEUE,
+      args: [{ config, iteration, task, graph: role.graphs[role.iterationBest]!, weights }],
+    });
+    return { role, weight };
+  };
+  /**
+   * Ends an iteration, right after its result is in `state` (not earlier: an update handler resuming between
+   * would count `nextIterationFrom` from the previous state).
+   */
+  const iterationDone = (): void => {
+    currentStep = null;
+    finishedThisIteration = [];
   };
 
   /**
@@ -440,6 +508,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       runs: 0,
       startedAt: workflowInfo().runStartTime.getTime(),
     };
+    iterationDone();
     announce(state);
   }
   phase = withWeights ? 'weight-step' : 'role-step';
@@ -448,10 +517,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   let stoppedBy: StopReason;
   for (;;) {
     config = nextConfig;
-    if (pendingSeeds.length > 0) {
-      state = { ...state, swarm: injectSeeds(state.swarm, pendingSeeds) };
-      pendingSeeds = [];
-    }
+    if (hasPendingSeeds()) state = await applyPendingSeeds(state);
     if (stopRequested) {
       stoppedBy = 'stopped';
       break;
@@ -483,7 +549,11 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
       continue;
     }
     if (iterationsThisRun >= config.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
+      // Seeds accepted while handlers finish (an adapter seed's activities) belong to the carried state.
+      do {
+        await condition(allHandlersFinished);
+        state = await applyPendingSeeds(state);
+      } while (!allHandlersFinished() || hasPendingSeeds());
       const next: SearchState = { ...state, paused, stopRequested, runs: state.runs + 1 };
       checkPayload('the state carried across continue-as-new', next);
       // A reconfigured study carries its new settings (a parsed config parses to itself).
@@ -491,6 +561,7 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     }
     const step = await runIteration(state.iteration + 1, { spec: config.task, sha256: state.task.sha256 }, state, state.weights);
     state = stateAfter(state, step);
+    iterationDone();
     iterationsThisRun++;
     announce(state);
   }

@@ -1,14 +1,16 @@
 /**
- * `hs configure <study> --set PATH=VALUE…` (the `configure` update), `hs seed <study> --edges a>b,b>c`
- * (the `seed` update) and `hs particles <study>` (the `particles` query): live control of a running study.
+ * `hs configure <study> --set PATH=VALUE…` (the `configure` update), `hs seed <study> --edges a>b,b>c` or
+ * `--model ID --adapter PATH` (the `seed` update) and `hs particles <study>` (the `particles` query): live
+ * control of a running study.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { readEnv } from '../../workers/env';
 import { SettingsPatchSchema } from '../../workflows/core/control';
 import { formatPath } from '../../workflows/core/config';
 import { studyWorkflowId } from '../../workflows/core/names';
-import { configureUpdate, particlesQuery, seedUpdate, type ParticlesView, type SeedRequest, type SettingsPatch } from '../../workflows/messages';
+import { configureUpdate, particlesQuery, seedUpdate, type ParticlesView, type SeedRequest, type SeedResult, type SettingsPatch } from '../../workflows/messages';
 import { withClient } from '../client';
 
 /** A value as typed: JSON when it parses (numbers, booleans, objects), else the string itself. */
@@ -66,7 +68,7 @@ export function edgesFromText(text: string): [string, string][] | undefined {
 
 const USAGE = {
   configure: 'usage: hs configure <study> --set PATH=VALUE [--set …] | --patch JSON',
-  seed: 'usage: hs seed <study> --edges FROM>TO[,FROM>TO…] | --matrix JSON [--particle K]',
+  seed: 'usage: hs seed <study> --edges FROM>TO[,FROM>TO…] | --matrix JSON [--particle K]\n       hs seed <study> --model ID --adapter PATH [--adapter-sha256 HEX]   (a relative PATH is taken from the current directory)',
   particles: 'usage: hs particles <study> [--json]',
 } as const;
 
@@ -84,20 +86,51 @@ async function updateOrRejection<T>(run: () => Promise<T>, print: (result: T) =>
   }
 }
 
-async function seed(study: string, values: { edges?: string; matrix?: string; particle?: string }): Promise<number> {
-  const edges = values.edges === undefined ? undefined : edgesFromText(values.edges);
-  if ((values.edges === undefined) === (values.matrix === undefined) || (values.edges !== undefined && edges === undefined)) {
-    console.error(USAGE.seed);
-    return 2;
+interface SeedOptions {
+  edges?: string;
+  matrix?: string;
+  particle?: string;
+  model?: string;
+  adapter?: string;
+  'adapter-sha256'?: string;
+}
+
+/**
+ * The `seed` request of the options, or undefined when they do not make one (usage). The weights worker reads
+ * an adapter path against its data root: a relative `--adapter` is made absolute from the current directory.
+ */
+export function seedRequestOf(values: SeedOptions, cwd: string = process.cwd()): SeedRequest | undefined {
+  const kinds = [values.edges, values.matrix, values.adapter].filter((v) => v !== undefined).length;
+  if (kinds !== 1 || (values.adapter === undefined) !== (values.model === undefined)) return undefined;
+  if (values.adapter !== undefined) {
+    if (values.particle !== undefined) return undefined;
+    return { model: values.model, adapter: path.resolve(cwd, values.adapter), ...(values['adapter-sha256'] === undefined ? {} : { adapterSha256: values['adapter-sha256'] }) };
   }
-  const request: SeedRequest = {
+  if (values['adapter-sha256'] !== undefined) return undefined;
+  const edges = values.edges === undefined ? undefined : edgesFromText(values.edges);
+  if (values.edges !== undefined && edges === undefined) return undefined;
+  return {
     ...(edges === undefined ? { matrix: valueOf(values.matrix ?? '') as number[][] } : { edges }),
     ...(values.particle === undefined ? {} : { particle: Number(values.particle) }),
   };
+}
+
+/** One line: what the seed replaces, from which iteration on. */
+export function seedResultText(study: string, r: SeedResult): string {
+  if (r.kind === 'graph') return `"${study}": the seed replaces graph particle ${r.particle} from iteration ${r.appliesFromIteration} on`;
+  return `"${study}": model ${r.model}'s particle takes the seeded adapter, served as ${r.served} (sha256 ${r.sha256}), from iteration ${r.appliesFromIteration} on`;
+}
+
+async function seed(study: string, values: SeedOptions): Promise<number> {
+  const request = seedRequestOf(values);
+  if (request === undefined) {
+    console.error(USAGE.seed);
+    return 2;
+  }
   return await withClient(readEnv(), (client) =>
     updateOrRejection(
       () => client.workflow.getHandle(studyWorkflowId(study)).executeUpdate(seedUpdate, { args: [request] }),
-      (r) => console.log(`"${study}": the seed replaces graph particle ${r.particle} from iteration ${r.appliesFromIteration} on`),
+      (r) => console.log(seedResultText(study, r)),
     ),
   );
 }
@@ -113,6 +146,9 @@ export async function controlCommand(command: 'configure' | 'particles' | 'seed'
       edges: { type: 'string' },
       matrix: { type: 'string' },
       particle: { type: 'string' },
+      model: { type: 'string' },
+      adapter: { type: 'string' },
+      'adapter-sha256': { type: 'string' },
     },
   });
   const study = positionals[0];

@@ -252,6 +252,30 @@ describe('activities/weights', () => {
       await rejectsWith(w.acts.importAdapter({ model: modelSpec('a', { path: 'peft-dir', format: 'gguf' }) }), 'AdapterError.Invalid', true, path.join(w.dataRoot, 'peft-dir'));
     });
 
+    it('like: a seeded adapter must have the tensors of the particle\'s current one (else AdapterError.Invalid naming model and path)', async () => {
+      const w = await world();
+      await writeGgufAdapter(path.join(w.dataRoot, 'a.gguf'), 1);
+      const current = await w.acts.importAdapter({ model: modelSpec('a', { path: 'a.gguf', format: 'gguf' }) });
+      await writeGgufAdapter(path.join(w.dataRoot, 'seed.gguf'), 2);
+      const seeded = await w.acts.importAdapter({ model: modelSpec('a', { path: 'seed.gguf', format: 'gguf' }), like: current.key, source: 'seed' });
+      assert.equal(seeded.sha256, await sha256File(path.join(w.dataRoot, 'seed.gguf')));
+      // Same tensor names, other shapes (rank 4): refused before anything is stored.
+      const other = path.join(w.dataRoot, 'rank4.gguf');
+      await writeLoraAdapter(other, { architecture: 'llama', alpha: 4, rank: 4, tensors: [{ name: 'blk.0.attn_q.weight', a: randomValues(8 * 4, 5), b: randomValues(4 * 8, 6), aDims: [8, 4], bDims: [4, 8] }, { name: 'blk.0.attn_v.weight', a: randomValues(8 * 4, 7), b: randomValues(4 * 4, 8), aDims: [8, 4], bDims: [4, 4] }] });
+      await rejectsWith(
+        w.acts.importAdapter({ model: modelSpec('a', { path: 'rank4.gguf', format: 'gguf' }), like: current.key, source: 'seed' }),
+        'AdapterError.Invalid',
+        true,
+        'model "a"',
+        other,
+        'the seed\'s "adapter" "rank4.gguf"',
+        /tensors differ: tensor layout: tensor 0 is /,
+      );
+      await assert.rejects(createFsBlobStore(w.storeDir).filePath(`sha256:${await sha256File(other)}`), 'the refused file was not stored');
+      // A seed's pin names the seed, not the config.
+      await rejectsWith(w.acts.importAdapter({ model: modelSpec('a', { path: 'seed.gguf', format: 'gguf' }, { adapterSha256: 'f'.repeat(64) }), like: current.key, source: 'seed' }), 'AdapterError.Changed', true, 'the seed\'s "adapterSha256" pins');
+    });
+
     it('a model without adapter is an InvalidSearchConfig', async () => {
       const w = await world();
       await rejectsWith(w.acts.importAdapter({ model: modelSpec('plain', undefined) }), 'InvalidSearchConfig', true, 'plain');

@@ -147,6 +147,12 @@ describe('e2e: the hs CLI and the Temporal CLI', function () {
     const badSeed = await hs('seed', 'cli-long', '--edges', 'alpha>omega');
     assert.equal(badSeed.code, 2);
     assert.match(badSeed.stderr, /unknown model id "omega"/);
+    const adapterSeed = await hs('seed', 'cli-long', '--model', 'alpha', '--adapter', 'alpha-v2.gguf');
+    assert.equal(adapterSeed.code, 2, 'a role-only study has no model particles');
+    assert.match(adapterSeed.stderr, /model: model "alpha" has no adapter in the config/);
+    const halfSeed = await hs('seed', 'cli-long', '--adapter', 'alpha-v2.gguf');
+    assert.equal(halfSeed.code, 2);
+    assert.match(halfSeed.stderr, /--model ID --adapter PATH/);
     let particles = await hs('particles', 'cli-long');
     for (let i = 0; i < 50 && !/graph 0:/.test(particles.stdout); i++) particles = await hs('particles', 'cli-long');
     assert.equal(particles.code, 0, particles.stderr);

@@ -74,12 +74,14 @@ describe('live control: configure and particles', function () {
       assert.match(await rejection(handle, { matrix: [[0]] }, seedUpdate), /matrix: must be 3×3/);
       assert.match(await rejection(handle, { edges: [], matrix: [] }, seedUpdate), /exactly one of/);
       assert.match(await rejection(handle, { edges: [['alpha', 'beta']], particle: 9 }, seedUpdate), /particle: there are 4 graph particles/);
+      assert.match(await rejection(handle, { model: 'alpha', adapter: '/tmp/a.gguf' }, seedUpdate), /model: model "alpha" has no adapter in the config/);
 
       const done = (await handle.query(statusQuery)).iteration;
       const result = await handle.executeUpdate(configureUpdate, { args: [{ roleStep: { inertia: 0.55, social: 0.45 }, maxIterations: done + 2, concurrency: 3 }] });
       assert.equal(result.appliesFromIteration, done + 1);
       assert.equal(result.settings.roleStep.inertia, 0.55);
       const seeded = await handle.executeUpdate(seedUpdate, { args: [{ edges: [['alpha', 'beta'], ['beta', 'gamma']] }] });
+      assert.ok(seeded.kind === 'graph');
       assert.equal(seeded.appliesFromIteration, done + 1);
       const status = await handle.query(statusQuery);
       assert.deepEqual([status.settings.roleStep.inertia, status.settings.roleStep.social, status.settings.concurrency, status.maxIterations], [0.55, 0.45, 3, done + 2]);
@@ -110,7 +112,7 @@ describe('live control: configure and particles', function () {
       assert.deepEqual(seededParticle?.position, [[0, 1, 0], [0, 0, 1], [0, 0, 0]]);
       assert.deepEqual(seededParticle?.velocity, [[0, 0, 0], [0, 0, 0], [0, 0, 0]]);
 
-      // The nine rejected updates left no trace in the history; the two accepted ones did.
+      // The ten rejected updates left no trace in the history; the two accepted ones did.
       const events = (await env.client.workflow.getHandle(studyWorkflowId(study), pausedRun).fetchHistory()).events ?? [];
       const accepted = events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes);
       assert.equal(accepted.length, 2, 'only the valid patch and seed are in the history');

@@ -53,8 +53,11 @@ export const ModelVersionSchema = z.strictObject({
   key: BlobKey,
   /** Blob key of a PEFT adapter's `adapter_config.json`. */
   configKey: BlobKey.optional(),
-  /** Iteration that made this version (0 = the initial adapter). */
+  /** Iteration that made this version (0 = the initial adapter); for a seeded version, the last iteration
+   * finished before it was injected. */
   iteration: z.int().min(0),
+  /** Injected by the `seed` update (core/seed.ts) rather than made by the weight step; absent otherwise. */
+  seeded: z.literal(true).optional(),
 });
 export type ModelVersion = z.infer<typeof ModelVersionSchema>;
 

@@ -44,6 +44,15 @@ export function velocityPartners(group: readonly number[], rng: Rng): (number | 
   });
 }
 
+/** Where the model with pool index `model` is a particle: its swarm and its index there (undefined: nowhere). */
+export function particleOfModel(swarms: readonly Pick<WeightSwarm, 'models'>[], model: number): { swarm: number; particle: number } | undefined {
+  for (let swarm = 0; swarm < swarms.length; swarm++) {
+    const particle = swarms[swarm]!.models.indexOf(model);
+    if (particle >= 0) return { swarm, particle };
+  }
+  return undefined;
+}
+
 /** The PSO step of one model particle, for the `updateAdapter` activity. */
 export interface WeightUpdatePlan {
   /** Pool index of the model. */
