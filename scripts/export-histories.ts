@@ -18,7 +18,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { createRealDeps } from '../workers/deps';
 import type { SearchConfigInput } from '../workflows/core/config';
 import { baselinesWorkflowId, ORCHESTRATOR_TASK_QUEUE, roleStepWorkflowId, studyWorkflowId, weightStepWorkflowId } from '../workflows/core/names';
-import { pauseSignal, resumeSignal, statusQuery } from '../workflows/messages';
+import { pauseSignal, resumeSignal, seedUpdate, statusQuery } from '../workflows/messages';
 import type { SearchReport } from '../workflows/search.workflow';
 import { answerKey, writeGgufAdapter } from '../test/helpers/adapters';
 import { meanForSkill, startFakeVllm } from '../test/helpers/fake-vllm';
@@ -41,6 +41,7 @@ const FIXTURES = [
   'swarmSearch-continued-as-new-run-2',
   'swarmSearch-baselines',
   'baselines-joint',
+  'swarmSearch-seeded',
 ] as const;
 type FixtureName = (typeof FIXTURES)[number];
 
@@ -149,6 +150,25 @@ async function main(): Promise<void> {
         if (report.baselines?.vote === undefined) throw new Error('the study ran no vote baseline');
         await saveHistory(client, 'swarmSearch-baselines', studyWorkflowId(withBaselines));
         await saveHistory(client, 'baselines-joint', baselinesWorkflowId(withBaselines));
+      }
+
+      // (f) `seed` updates while paused after the initialisation: a graph, and an adapter for alpha (its import,
+      // zero velocity and publication run as activities of the study workflow), applied at iteration 1.
+      if (wanted('swarmSearch-seeded')) {
+        const seeded = `${prefix}-seeded`;
+        const seedFile = path.join(adapters, 'alpha-seed.gguf');
+        await writeGgufAdapter(seedFile, meanForSkill(0.9), 3);
+        const handle = await start({ ...jointConfig, study: seeded });
+        await handle.signal(pauseSignal);
+        await until('paused after the initialisation', async () => {
+          const s = await handle.query(statusQuery);
+          return s.phase === 'paused' && s.currentStep === null && s.models?.[0]?.jfk !== null;
+        });
+        await handle.executeUpdate(seedUpdate, { args: [{ edges: [['alpha', 'beta']] }] });
+        await handle.executeUpdate(seedUpdate, { args: [{ model: 'alpha', adapter: seedFile }] });
+        await handle.signal(resumeSignal);
+        await handle.result();
+        await saveHistory(client, 'swarmSearch-seeded', studyWorkflowId(seeded));
       }
 
       // (c) Paused and resumed: the pause arrives during the initial evaluation, so the study waits before

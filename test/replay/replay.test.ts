@@ -70,6 +70,7 @@ describe('replay: recorded histories replay on the current workflow code', funct
     assert.ok(has('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW'), 'a run that continued-as-new');
     assert.ok(fixtures.some((f) => f.workflowType === 'swarmSearch' && f.history.events.some((e) => e.eventType === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED' && e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId?.includes('/weight-'))), 'a joint study (weight step)');
     assert.ok(fixtures.some((f) => f.workflowType === 'swarmSearch' && f.history.events.some((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId?.endsWith('/baselines'))), 'a study with baselines');
+    assert.ok(fixtures.some((f) => f.workflowType === 'swarmSearch' && f.history.events.some((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED') && f.history.events.some((e) => JSON.stringify(e).includes('"initialVelocity"'))), 'a study seeded with an adapter (update + activities)');
   });
 
   it('replays every history without a determinism error', async () => {
