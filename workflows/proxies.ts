@@ -41,10 +41,11 @@ type WeightActivities = Pick<Activities, 'importAdapter' | 'initialVelocity' | '
 /**
  * Activities on adapters (`hs-weights`). The tensor passes (`initialVelocity`, `updateAdapter`) heartbeat after
  * every tensor, so a dead weights worker is noticed after `heartbeatTimeoutSeconds`; importing, publishing and
- * unloading (a file copy and one HTTP call each) run under a plain start-to-close timeout.
+ * unloading (a file copy and one HTTP call each) run under a plain start-to-close timeout. `maximumAttempts`
+ * bounds the retries where someone waits for the answer (a `seed` update); the steps retry until they succeed.
  */
-export function weightActivities(heartbeatTimeoutSeconds: number): WeightActivities {
-  const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes } as const;
+export function weightActivities(heartbeatTimeoutSeconds: number, maximumAttempts?: number): WeightActivities {
+  const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '2 minutes', nonRetryableErrorTypes, ...(maximumAttempts === undefined ? {} : { maximumAttempts }) };
   const tensors = proxyActivities<Pick<WeightActivities, 'initialVelocity' | 'updateAdapter'>>({
     taskQueue: WEIGHTS_TASK_QUEUE,
     startToCloseTimeout: '2 hours',

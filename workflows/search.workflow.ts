@@ -60,6 +60,8 @@ import { weightStep, type WeightStepResult } from './weight-step.workflow';
 
 /** `patched()` id of the baselines child before iteration 0. */
 const BASELINES_PATCH = 'hs-baselines';
+/** Attempts of a seed's activities (1 s, 2 s, 4 s, 8 s backoff in between). */
+const SEED_ACTIVITY_ATTEMPTS = 5;
 
 export type StopReason = 'patience' | 'max-iterations' | 'stopped' | 'budget_exhausted';
 
@@ -257,6 +259,8 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   let baselineEvaluationsDone: EvaluationResult[] = [];
   const withWeights = weightStepActive(config);
   const weightActs = weightActivities(config.evaluation.heartbeatTimeoutSeconds);
+  /** For a `seed` update: an unreachable store or endpoint fails the update after ~30 s instead of holding it. */
+  const seedActs = weightActivities(config.evaluation.heartbeatTimeoutSeconds, SEED_ACTIVITY_ATTEMPTS);
 
   setHandler(statusQuery, (): StatusView => {
     const best = state?.best;
@@ -324,9 +328,9 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     const { adapterSha256: _initial, ...rest } = spec;
     const model: ModelSpec = { ...rest, adapter: { ...spec.adapter, path: request.path }, ...(request.sha256 === undefined ? {} : { adapterSha256: request.sha256 }) };
     try {
-      const version = await weightActs.importAdapter({ model, like, source: 'seed' });
-      const { velocity } = await weightActs.initialVelocity({ format: spec.adapter.format, position: version.key, partner: null });
-      const { served } = await weightActs.publishAdapter({ model, version });
+      const version = await seedActs.importAdapter({ model, like, source: 'seed' });
+      const { velocity } = await seedActs.initialVelocity({ format: spec.adapter.format, position: version.key, partner: null });
+      const { served } = await seedActs.publishAdapter({ model, version });
       return { version: { ...version, served }, velocity };
     } catch (error) {
       throw seedFailure(spec.id, error);
@@ -341,6 +345,9 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
         return { kind: 'graph', particle: seed.particle, appliesFromIteration: nextIterationFrom() };
       }
       const { version, velocity } = await preparedAdapterSeed(seed);
+      if (stopRequested || phase === 'final-test' || phase === 'done') {
+        throw ApplicationFailure.nonRetryable(`Seed of model "${config.models[seed.model]!.id}" not applied: the study was stopped while it was prepared; no iteration follows`, FailureType.InvalidUpdate);
+      }
       // Queued only now: the boundary it lands on is the one after the activities, whatever ran meanwhile.
       const appliesFromIteration = nextIterationFrom();
       pendingAdapterSeeds = [...pendingAdapterSeeds, { model: seed.model, version: { ...version, iteration: appliesFromIteration - 1, seeded: true }, velocity }];
