@@ -31,7 +31,7 @@ export type { HeterogeneousSwarmsPluginOptions } from './plugin-options';
 export { LLM_TASK_QUEUE, ORCHESTRATOR_TASK_QUEUE, WEIGHTS_TASK_QUEUE, studyWorkflowId } from '../workflows/core/names';
 export type { SearchConfigInput } from '../workflows/core/config';
 export type { SearchReport } from '../workflows/search.workflow';
-export { configureUpdate, particlesQuery, pauseSignal, resumeSignal, statusQuery, stopUpdate } from '../workflows/messages';
+export { configureUpdate, particlesQuery, pauseSignal, resumeSignal, seedUpdate, statusQuery, stopUpdate } from '../workflows/messages';
 
 export const PLUGIN_NAME = 'heterogeneous-swarms';
 
