@@ -7,14 +7,18 @@ const score = (x: number | null): string => (x === null ? '—' : x.toFixed(3));
 
 /**
  * Fraction of the study done: the baselines (when they run), the initialisation and every iteration are one unit
- * each; the running step counts in part.
+ * each; the running step counts in part — in a joint study its role step is the first half of the iteration's
+ * unit and its weight step the second.
  */
 export function progressFraction(status: StatusView, step?: StepProgress): number {
   if (status.phase === 'done') return 1;
   const baselines = status.phase === 'baselines' || status.baselines !== null ? 1 : 0;
   const units = status.maxIterations + 1 + baselines;
   const finished = (status.baselines === null ? 0 : 1) + (status.bestDevScore === null ? 0 : status.iteration + 1);
-  const partial = step !== undefined && step.evaluationsTotal > 0 ? step.evaluationsDone / step.evaluationsTotal : 0;
+  const done = step !== undefined && step.evaluationsTotal > 0 ? step.evaluationsDone / step.evaluationsTotal : 0;
+  const joint = status.models !== null;
+  const running = status.currentStep ?? '';
+  const partial = joint && running.includes('/weight-') ? 0.5 + done / 2 : joint && running.includes('/role-') ? done / 2 : done;
   return Math.min(1, (finished + (status.currentStep === null ? 0 : partial)) / units);
 }
 

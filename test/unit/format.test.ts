@@ -39,6 +39,11 @@ describe('progress line', () => {
     assert.equal(progressFraction(status({ phase: 'baselines', bestDevScore: null, iteration: 0, currentStep: 'hs/s/baselines' }), baselinesStep), 0.5 / 5);
     const baselines = { singles: [], bestSingle: null };
     assert.equal(progressFraction(status({ baselines }), step), 3.5 / 5, 'baselines + init + iteration 1 done, half of iteration 2');
+    // A joint study: the role step fills the first half of its iteration's unit, the weight step the second.
+    const models = [{ id: 'a', jfk: 0.5, served: 'a', adapterSha256: null, adapterIteration: null }];
+    assert.equal(progressFraction(status({ models }), step), 2.25 / 4, 'role step 2/4 done');
+    assert.equal(progressFraction(status({ models, currentStep: 'hs/s/weight-2' }), step), 2.75 / 4, 'weight step 2/4 done');
+    assert.ok(progressFraction(status({ models }), { ...step, evaluationsDone: 4 }) <= progressFraction(status({ models, currentStep: 'hs/s/weight-2' }), { ...step, evaluationsDone: 0 }), 'never goes back');
   });
 
   it('shows a bar, evaluations, best score, calls, cost and an ETA from the pace so far', () => {
