@@ -88,7 +88,7 @@ describe("HeterogeneousSwarmsPlugin on a host's Client and Workers", () => {
     assert.deepEqual(Object.keys(orchestrator.activities ?? {}), ['hostActivity', 'loadTask', 'decodeGraphs']);
     assert.equal(plugin.configureWorker(orchestrator).workflowsPath, WORKFLOWS_PATH, 'configured twice: no conflict with itself');
     const llm = worker({ taskQueue: 'hs-llm' });
-    assert.deepEqual(Object.keys(llm.activities ?? {}), ['evaluateSystem']);
+    assert.deepEqual(Object.keys(llm.activities ?? {}), ['evaluateSystem', 'voteBaseline']);
     assert.equal(llm.maxConcurrentActivityTaskExecutions, 3);
     assert.equal(worker({ taskQueue: 'hs-llm', maxConcurrentActivityTaskExecutions: 9 }).maxConcurrentActivityTaskExecutions, 9, "the host's limit wins");
     const tuned = worker({ taskQueue: 'hs-weights', tuner: { tunerOptions: { targetMemoryUsage: 0.8, targetCpuUsage: 0.9 } } });

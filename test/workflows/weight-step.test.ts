@@ -58,6 +58,7 @@ describe('joint search: role and weight steps (real local Temporal server, fake 
       maxIterations: 2,
       seed: 11,
       evaluation: { heartbeatTimeoutSeconds: 5 },
+      baselines: [],
       ...overrides,
     };
   };
