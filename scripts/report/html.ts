@@ -110,7 +110,7 @@ ${table(
   usage.map((u) => [String(u.iteration), String(u.evaluations), String(u.calls), String(u.cacheHits), String(u.tokens), usd(u.costUsd), String(u.cumulativeCalls), usd(u.cumulativeCostUsd)]),
   'usage',
 )}
-<p class="muted">Study totals (workflow counters): ${c.calls} paid calls, ${c.cacheHits} from cache, ${c.promptTokens} prompt / ${c.completionTokens} completion tokens, ${usd(c.costUsd)}, ${c.evaluations} evaluations.</p>
+<p class="muted">Study totals (workflow counters): ${c.calls} paid calls, ${c.cacheHits} from cache, ${c.promptTokens} prompt / ${c.completionTokens} completion tokens, ${usd(c.costUsd)}, ${c.evaluations} evaluations.${report.baselines === null ? '' : ' Iteration 0 includes the baselines, run before it; the final test counts in the last iteration.'}</p>
 
 ${await testSection(input)}
 
