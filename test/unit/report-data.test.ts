@@ -1,6 +1,7 @@
 /** The pure data behind `hs report`: usage per iteration, DAG node roles, baselines, the Web UI link. */
 import assert from 'node:assert/strict';
-import { baselineOf, dagNodes, usagePoints, webUiUrl } from '../../scripts/report/data';
+import { baselineOf, dagNodes, devReferences, testRows, usagePoints, webUiUrl } from '../../scripts/report/data';
+import type { BaselineScore } from '../../workflows/core/baselines';
 import type { LedgerEntry } from '../../workflows/core/ledger';
 import type { SearchReport } from '../../workflows/search.workflow';
 
@@ -63,5 +64,34 @@ describe('report data', () => {
 
   it('links the study workflow in the Web UI', () => {
     assert.equal(webUiUrl('http://127.0.0.1:8233/', 'default', 'my study'), 'http://127.0.0.1:8233/namespaces/default/workflows/hs%2Fmy%20study');
+  });
+
+  it('test rows: the searched system, then best single, chain, star, vote, then other studies; dev references', () => {
+    const score = (kind: BaselineScore['kind'], models: string[], dev: number | null, test: number): BaselineScore => ({ kind, models, dev, test, correct: 1, total: 4, transcripts: { dev: null, test: 'k' } });
+    const report = {
+      best: { assignment: ['a', 'b'], testScore: 0.75, test: { correct: 3, total: 4 } },
+      baselines: {
+        singles: [score('single', ['a'], 0.5, 0.25), score('single', ['b'], 0.6, 0.5)],
+        bestSingle: 'b',
+        chain: score('chain', ['a', 'b'], null, 0),
+        vote: score('vote', ['a', 'b'], 0.55, 0.5),
+      },
+    } as unknown as SearchReport;
+    const other = { study: 'o', testScore: null, correct: null, total: null, assignment: [], sameTask: true };
+    assert.deepEqual(
+      testRows(report, [other]).map((r) => [r.system, r.group, r.test, r.note]),
+      [
+        ['searched system (best)', 'searched', 0.75, 'this study'],
+        ['best single (b)', 'baseline', 0.5, 'initial models; dev 0.6000'],
+        ['chain', 'baseline', 0, 'initial models'],
+        ['vote', 'baseline', 0.5, 'initial models; dev 0.5500'],
+        ['study o', 'study', null, 'no test evaluation in its ledger'],
+      ],
+    );
+    assert.deepEqual(devReferences(report), [
+      { name: 'best single (b), dev', score: 0.6 },
+      { name: 'vote, dev', score: 0.55 },
+    ]);
+    assert.deepEqual(devReferences({ baselines: null }), []);
   });
 });
