@@ -43,8 +43,11 @@ export function isUnavailableCode(error: unknown): boolean {
 /**
  * Writes `data` to `file` atomically: readers see the old content, nothing, or the whole new content, never
  * a partial file. Creates the parent directory. Unusable-store errors become `StoreUnavailable`.
+ * `exclusive`: never replace an existing file — the complete temp file is hard-linked into place, which fails
+ * atomically when `file` exists (then nothing is written and the result is false), so of concurrent writers
+ * across processes exactly one wins.
  */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { fsync?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { fsync?: boolean; exclusive?: boolean } = {}): Promise<boolean> {
   const dir = path.dirname(file);
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomUUID()}.tmp`);
   try {
@@ -56,7 +59,19 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
     } finally {
       await handle.close();
     }
-    await fs.rename(temp, file);
+    if (options.exclusive !== true) {
+      await fs.rename(temp, file);
+      return true;
+    }
+    try {
+      await fs.link(temp, file);
+      return true;
+    } catch (error) {
+      if (errnoCode(error) === 'EEXIST') return false;
+      throw error;
+    } finally {
+      await fs.rm(temp, { force: true });
+    }
   } catch (error) {
     await fs.rm(temp, { force: true }).catch(() => undefined);
     if (isUnavailableCode(error)) throw storeUnavailable('write', file, error);

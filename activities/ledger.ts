@@ -1,6 +1,6 @@
 /**
  * The evaluation ledger (design.md §2): one idempotent record per evaluation. The file implementation keeps
- * one JSON file per entry, `<dir>/<study>/<key>.json`, written atomically. The FIRST record of a key wins: a
+ * one JSON file per entry, `<dir>/<study>/<key>.json`, written atomically. The FIRST record of a key wins (atomically, across processes): a
  * retried activity, or a re-run answered from the call cache, evaluates the same identity and does not rewrite
  * history (its latency and usage would describe the replay, not the evaluation).
  */
@@ -33,7 +33,9 @@ export function createFsLedger(dir: string): Ledger {
       const valid = LedgerEntrySchema.parse(entry);
       const file = fileOf(valid.study, valid.key);
       if ((await readFileIfExists(file)) !== undefined) return;
-      await writeFileAtomic(file, `${JSON.stringify(valid)}\n`);
+      // Exclusive: two processes recording the same key at once (a retried activity racing its first attempt)
+      // cannot both write; the first link wins.
+      await writeFileAtomic(file, `${JSON.stringify(valid)}\n`, { exclusive: true });
     },
     async list(study) {
       const studyDir = path.join(dir, segment(study));

@@ -50,6 +50,21 @@ describe('ledger (file store)', () => {
     assert.deepEqual(JSON.parse(await readFile(path.join(dir, 's', `${'a'.repeat(64)}.json`), 'utf8')), entry());
   });
 
+  it('concurrent records of one key: exactly one is written and it never changes afterwards', async () => {
+    const dir = await dirs.make();
+    const file = path.join(dir, 's', `${'a'.repeat(64)}.json`);
+    // Separate ledger objects, as separate worker processes would have; every writer reads the file once its
+    // own record returned — all must see the same, first, record.
+    const seen = await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        await createFsLedger(dir).record(entry({ latencyMs: i }));
+        return (JSON.parse(await readFile(file, 'utf8')) as { latencyMs: number }).latencyMs;
+      }),
+    );
+    assert.equal(new Set(seen).size, 1, `every writer saw the same record (saw latencies ${[...new Set(seen)].join(', ')})`);
+    assert.deepEqual(await readdir(path.join(dir, 's')), [`${'a'.repeat(64)}.json`], 'no temporary files left');
+  });
+
   it('lists a study in trail order (iteration, step, particle) and nothing for an unknown study', async () => {
     const ledger = createFsLedger(await dirs.make());
     await ledger.record(entry({ key: '1'.repeat(64), iteration: 1, step: 'final', particle: 2, split: 'test' }));
