@@ -8,6 +8,7 @@ import type { LiveSettings, SettingsPatch } from './core/control';
 import type { ParticlesView } from './core/particles';
 import type { SeedRequest } from './core/seed';
 import type { Counters } from './core/state';
+import type { StudyView } from './search.workflow';
 
 export type { LiveSettings, ParticlesView, SeedRequest, SettingsPatch };
 
@@ -95,6 +96,11 @@ export type SeedResult =
  * fails the update with the activity's failure type (e.g. `AdapterError.Invalid`).
  */
 export const seedUpdate = defineUpdate<SeedResult, [SeedRequest]>('seed');
+/**
+ * The study so far, shaped like its final report without the test evaluation (`StudyView`); null until the
+ * initialisation is done. `hs report` draws a running study from it.
+ */
+export const reportQuery = defineQuery<StudyView | null>('report');
 /** Every particle of both swarms: position summary, personal best, history. */
 export const particlesQuery = defineQuery<ParticlesView>('particles');
 /** Progress of one iteration child. */

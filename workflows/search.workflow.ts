@@ -41,6 +41,7 @@ import {
   configureUpdate,
   particlesQuery,
   pauseSignal,
+  reportQuery,
   seedUpdate,
   resumeSignal,
   statusQuery,
@@ -96,6 +97,20 @@ export interface SearchReport {
   /** The baselines run before the search (null: none configured, or they failed: `baselinesFailure`). */
   baselines: Baselines | null;
   baselinesFailure: { type: string; message: string } | null;
+}
+
+/**
+ * A study as far as it has come (the `report` query, and what `hs report` draws): the `SearchReport` without
+ * what only the end brings — the stop reason and the best system's test evaluation — while it runs.
+ */
+export interface StudyView extends Omit<SearchReport, 'stoppedBy' | 'best'> {
+  /** Null while the study runs. */
+  stoppedBy: StopReason | null;
+  best: Omit<SearchReport['best'], 'testScore' | 'test' | 'transcripts'> & {
+    testScore: number | null;
+    transcripts: { dev: string; test: string | null };
+    test: SearchReport['best']['test'] | null;
+  };
 }
 
 const studyKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.study.name, SearchAttributeType.KEYWORD);
@@ -287,6 +302,34 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
     };
   });
   setHandler(particlesQuery, () => particlesView(state, modelId));
+  /** The study so far, shaped like its final report (null until the initialisation is done). */
+  const studyView = (s: SearchState): StudyView => {
+    const best = s.best;
+    return {
+      study: config.study,
+      stoppedBy: null,
+      iterations: s.iteration,
+      best: {
+        devScore: best.devScore,
+        testScore: null,
+        iteration: best.iteration,
+        particle: best.particle,
+        ...drawnGraph(best, modelId),
+        assignment: best.assignment.map(modelId),
+        step: best.step,
+        versions: Object.fromEntries(modelsAt(config.models, best.versions).map((m) => [m.id, m.model])),
+        transcripts: { dev: best.transcriptKey, test: null },
+        test: null,
+      },
+      summaries: s.summaries,
+      models: modelStatuses(config, s.weights),
+      counters: s.counters,
+      runs: s.runs,
+      baselines: s.baselines ?? null,
+      baselinesFailure: s.baselinesFailure ?? null,
+    };
+  };
+  setHandler(reportQuery, () => (state === undefined ? null : studyView(state)));
   const withPatch = (patch: unknown): SearchConfig => {
     const outcome = applySettingsPatch(nextConfig, patch, state?.iteration ?? 0);
     if (!outcome.ok) {
@@ -595,27 +638,6 @@ export async function swarmSearch(configInput: unknown, carried?: unknown): Prom
   phase = 'done';
   await condition(allHandlersFinished);
   const { transcriptKey, usage: _usage, ...testCounts } = test;
-  return {
-    study: config.study,
-    stoppedBy,
-    iterations: state.iteration,
-    best: {
-      devScore: best.devScore,
-      testScore: test.score,
-      iteration: best.iteration,
-      particle: best.particle,
-      ...drawnGraph(best, modelId),
-      assignment: best.assignment.map(modelId),
-      step: best.step,
-      versions: Object.fromEntries(modelsAt(config.models, best.versions).map((m) => [m.id, m.model])),
-      transcripts: { dev: best.transcriptKey, test: transcriptKey },
-      test: testCounts,
-    },
-    summaries: state.summaries,
-    models: modelStatuses(config, state.weights),
-    counters: state.counters,
-    runs: state.runs,
-    baselines: state.baselines ?? null,
-    baselinesFailure: state.baselinesFailure ?? null,
-  };
+  const view = studyView(state);
+  return { ...view, stoppedBy, best: { ...view.best, testScore: test.score, transcripts: { dev: best.transcriptKey, test: transcriptKey }, test: testCounts } };
 }

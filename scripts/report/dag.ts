@@ -3,7 +3,7 @@
  * box per node (model, slot, role) and one arrow per edge along dagre's edge points.
  */
 import dagre from '@dagrejs/dagre';
-import type { SearchReport } from '../../workflows/search.workflow';
+import type { StudyView } from '../../workflows/search.workflow';
 import { dagNodes, type DagNode, type NodeRole } from './data';
 import { escapeHtml } from './escape';
 
@@ -31,7 +31,7 @@ function nodeSvg(node: DagNode, x: number, y: number): string {
 }
 
 /** The DAG of `best` as a standalone `<svg>` element (no scripts, no external references). */
-export function dagSvg(best: SearchReport['best']): string {
+export function dagSvg(best: StudyView['best']): string {
   const nodes = dagNodes(best);
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 70, marginx: MARGIN, marginy: MARGIN });

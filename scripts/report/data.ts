@@ -1,10 +1,11 @@
 /**
- * The plain data behind `hs report`: rows for each chart and table, derived from a study's `SearchReport` and
+ * The plain data behind `hs report`: rows for each chart and table, derived from a study's `StudyView` and
  * its evaluation ledger. Pure (no I/O), so the page can be built and tested without a server.
  */
 import { baselineRows } from '../../workflows/core/baselines';
 import type { LedgerEntry } from '../../workflows/core/ledger';
-import type { SearchReport } from '../../workflows/search.workflow';
+import type { SearchPhase } from '../../workflows/messages';
+import type { StudyView } from '../../workflows/search.workflow';
 
 /** Another study's test evaluation, shown beside the best system (read from the ledger; never made up). */
 export interface Baseline {
@@ -19,8 +20,18 @@ export interface Baseline {
   sameTask: boolean;
 }
 
+/** Where a running study is (from `status`); the page is then a snapshot. */
+export interface RunningStudy {
+  phase: SearchPhase;
+  iteration: number;
+  maxIterations: number;
+}
+
 export interface ReportInput {
-  report: SearchReport;
+  /** The finished study's report, or a running study's view so far (no test evaluation yet). */
+  report: StudyView;
+  /** Null for a finished study. */
+  running: RunningStudy | null;
   /** The study's ledger entries (`Ledger.list(study)`). */
   entries: readonly LedgerEntry[];
   baselines: readonly Baseline[];
@@ -40,7 +51,7 @@ export interface ScorePoint {
 }
 
 /** Convergence: per iteration the role step's best and mean dev score, the weight step's best assignment, the global best. */
-export function convergencePoints(report: Pick<SearchReport, 'summaries'>): ScorePoint[] {
+export function convergencePoints(report: Pick<StudyView, 'summaries'>): ScorePoint[] {
   return report.summaries.flatMap((s): ScorePoint[] => [
     { iteration: s.iteration, series: 'role step: best particle', score: s.bestScore },
     { iteration: s.iteration, series: 'role step: mean', score: s.meanScore },
@@ -56,7 +67,7 @@ export interface DevReference {
 }
 
 /** The baselines measured on dev: the best single model and the vote. */
-export function devReferences(report: Pick<SearchReport, 'baselines'>): DevReference[] {
+export function devReferences(report: Pick<StudyView, 'baselines'>): DevReference[] {
   if (report.baselines === null) return [];
   return baselineRows(report.baselines).flatMap(({ name, score }) => (score.dev === null ? [] : [{ name: `${name}, dev`, score: score.dev }]));
 }
@@ -68,13 +79,13 @@ export interface JfkPoint {
 }
 
 /** Model ids by model number: from the report's model list, else from the ledger's request models. */
-export function modelIds(report: Pick<SearchReport, 'models'>, entries: readonly LedgerEntry[]): string[] {
+export function modelIds(report: Pick<StudyView, 'models'>, entries: readonly LedgerEntry[]): string[] {
   if (report.models !== null) return report.models.map((m) => m.id);
   return entries[0]?.models.map((m) => m.id) ?? [];
 }
 
 /** JFK-score per model per iteration (weight steps only; a model without an adapter has none). */
-export function jfkPoints(report: Pick<SearchReport, 'summaries'>, ids: readonly string[]): JfkPoint[] {
+export function jfkPoints(report: Pick<StudyView, 'summaries'>, ids: readonly string[]): JfkPoint[] {
   return report.summaries.flatMap((s) =>
     (s.jfk ?? []).flatMap((jfk, i): JfkPoint[] => (jfk === null ? [] : [{ iteration: s.iteration, model: ids[i] ?? `model ${i}`, jfk }])),
   );
@@ -150,10 +161,18 @@ export interface TestRow {
 }
 
 /** The best system, the baselines the study ran (best single, chain, star, vote), and the other studies named. */
-export function testRows(report: SearchReport, others: readonly Baseline[]): TestRow[] {
+export function testRows(report: StudyView, others: readonly Baseline[]): TestRow[] {
   const b = report.best;
   return [
-    { system: 'searched system (best)', group: 'searched', models: b.assignment, test: b.testScore, correct: b.test.correct, total: b.test.total, note: 'this study' },
+    {
+      system: 'searched system (best)',
+      group: 'searched',
+      models: b.assignment,
+      test: b.testScore,
+      correct: b.test?.correct ?? null,
+      total: b.test?.total ?? null,
+      note: b.test === null ? 'this study; tested when it ends' : 'this study',
+    },
     ...(report.baselines === null ? [] : baselineRows(report.baselines)).map(
       ({ name, score: s }): TestRow => ({
         system: name,
@@ -197,7 +216,7 @@ export interface DagNode {
 }
 
 /** The best system's nodes with model, slot and role (no incoming edge: first; the sink: final answer). */
-export function dagNodes(best: SearchReport['best']): DagNode[] {
+export function dagNodes(best: StudyView['best']): DagNode[] {
   const targets = new Set(best.edges.map(([, to]) => to));
   return best.order.map((name) => {
     const [model = name, slotText] = name.split('#');

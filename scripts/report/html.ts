@@ -72,6 +72,10 @@ export async function reportHtml(input: ReportInput): Promise<string> {
   const ui = webUiUrl(input.uiBase, input.namespace, report.study);
   const found = b.step === 'weight' ? `weight step, JFK assignment ${b.particle}` : `role step, graph particle ${b.particle}`;
   const versions = Object.entries(b.versions);
+  const progress =
+    report.stoppedBy !== null
+      ? `<p class="muted">Stopped by ${h(report.stoppedBy)} after ${report.iterations} iteration(s), ${report.runs} continue-as-new hand-over(s).</p>`
+      : `<p class="note" id="running">Running (${h(input.running?.phase ?? 'unknown phase')}): ${report.iterations} of at most ${input.running?.maxIterations ?? '?'} iteration(s) done, ${report.runs} continue-as-new hand-over(s). A snapshot taken ${h(input.generatedAt)}; the best system gets its test evaluation when the study ends.</p>`;
 
   return `<!doctype html>
 <html lang="en">
@@ -83,8 +87,8 @@ export async function reportHtml(input: ReportInput): Promise<string> {
 </head>
 <body>
 <h1>Study <span id="study">${h(report.study)}</span></h1>
-<p class="muted">Stopped by ${h(report.stoppedBy)} after ${report.iterations} iteration(s), ${report.runs} continue-as-new hand-over(s).
-Workflow <a id="web-ui" href="${h(ui)}">${h(`hs/${report.study}`)} in the Temporal Web UI</a>.</p>
+${progress}
+<p class="muted">Workflow <a id="web-ui" href="${h(ui)}">${h(`hs/${report.study}`)} in the Temporal Web UI</a>.</p>
 
 <h2>Best system</h2>
 <p>Dev ${score(b.devScore)}, test ${score(b.testScore)} — found in iteration ${b.iteration} (${h(found)}). The answer comes from the sink node <b>${h(b.sink)}</b>.</p>

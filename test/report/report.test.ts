@@ -12,7 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createFsLedger } from '../../activities/ledger';
-import { finishedReport, reportInput } from '../../scripts/commands/report';
+import { reportInput, studyReport } from '../../scripts/commands/report';
 import { reportHtml } from '../../scripts/report/html';
 import { createRealDeps } from '../../workers/deps';
 import type { SearchConfigInput } from '../../workflows/core/config';
@@ -23,6 +23,8 @@ import { meanForSkill, startFakeVllm, type FakeVllm } from '../helpers/fake-vllm
 import { inkStats, readPng } from '../helpers/png';
 import { TINY_TASK } from '../helpers/study';
 import { startLocalTemporal, tempDir, withWorkers } from '../helpers/temporal';
+import { until } from '../helpers/wait';
+import { pauseSignal, statusQuery } from '../../workflows/messages';
 
 const run = promisify(execFile);
 const REPO = path.resolve(__dirname, '../..');
@@ -105,9 +107,9 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     assert.ok(report.summaries.some((s) => s.jfk !== undefined), 'the study ran weight steps');
 
     // What `hs report` does: the finished study's result from the server, the ledger, the baseline's ledger.
-    const fetched = await finishedReport(env.client, study);
+    const fetched = await studyReport(env.client, study);
     assert.ok(typeof fetched !== 'string', typeof fetched === 'string' ? fetched : '');
-    assert.deepEqual(fetched, report);
+    assert.deepEqual(fetched, { report, running: null });
     const ledger = createFsLedger(path.join(home, 'ledger'));
     const input = await reportInput(report, ledger, { baselines: [baseline], uiBase: 'http://ui.example:8080/', namespace: env.namespace ?? 'default' });
     const html = await reportHtml(input);
@@ -187,4 +189,45 @@ describe('hs report: the HTML page of a study, in headless Chromium', function (
     fs.copyFileSync(screenshot, kept);
     console.log(`      report ${file}\n      screenshot ${screenshot}\n      copied to ${kept} (${ink.ink} non-white px, ${ink.coloured} coloured; ${((Date.now() - started) / 1000).toFixed(1)}s)`);
   });
+
+  it('draws a running study from its `report` query: a snapshot without the test evaluation', async () => {
+    const home = tempDir('report-running');
+    const study = 'report-running';
+    const config: SearchConfigInput = { ...baselineStudy(study), maxIterations: 50, patience: 1000 };
+    await withWorkers(env, createRealDeps({ home, dataRoot: process.cwd() }), async () => {
+      const handle = await env.client.workflow.start('swarmSearch', { taskQueue: ORCHESTRATOR_TASK_QUEUE, workflowId: studyWorkflowId(study), args: [config] });
+      try {
+        await until('iteration 1', async () => (await handle.query(statusQuery)).iteration >= 1);
+        await handle.signal(pauseSignal);
+        await until('paused between iterations', async () => {
+          const s = await handle.query(statusQuery);
+          return s.phase === 'paused' && s.currentStep === null;
+        });
+        const status = await handle.query(statusQuery);
+        const found = await studyReport(env.client, study);
+        assert.ok(typeof found !== 'string', typeof found === 'string' ? found : '');
+        const { report, running } = found;
+        assert.deepEqual(running, { phase: 'paused', iteration: status.iteration, maxIterations: 50 });
+        assert.equal(report.stoppedBy, null);
+        assert.deepEqual([report.iterations, report.best.devScore, report.best.testScore, report.best.test], [status.iteration, status.bestDevScore, null, null]);
+        assert.equal(report.summaries.length, status.iteration + 1, 'one summary per iteration so far');
+        assert.deepEqual(report.counters, status.counters);
+
+        const html = await reportHtml(await reportInput(report, createFsLedger(path.join(home, 'ledger')), { running: running ?? undefined }));
+        assert.match(html, /<p class="note" id="running">Running \(paused\): \d+ of at most 50 iteration\(s\) done/);
+        assert.match(html, /<figure id="convergence"><svg/);
+        assert.match(html, /<tr><td>searched system \(best\)<\/td><td>[^<]*<\/td><td>—<\/td><td>—<\/td><td>this study; tested when it ends<\/td>/);
+
+        const cli = await run(process.execPath, [path.join(REPO, 'bin/hs.js'), 'report', study, '--out', path.join(home, 'running.html')], {
+          cwd: REPO,
+          env: { ...process.env, HS_HOME: home, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: env.namespace ?? 'default' },
+          timeout: 120_000,
+        });
+        assert.match(cli.stdout, new RegExp(`report of "${study}" \\(\\d+ ledger entries, 0 baseline\\(s\\), running: paused, iteration ${status.iteration} of 50\\)`));
+      } finally {
+        await handle.terminate('test done');
+      }
+    });
+  });
 });
+
