@@ -7,7 +7,6 @@
 import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import {
   baselineParticle,
-  bestIndex,
   chainGraph,
   preferenceOrder,
   SINGLE_GRAPH,
@@ -21,6 +20,7 @@ import type { DecodedGraph } from './core/dag';
 import { FailureType } from './core/errors';
 import { addUsage, EMPTY_USAGE, type EvaluationResult, type TaskRef } from './core/evaluation';
 import type { ModelVersion } from './core/state';
+import { argmax } from './core/swarm';
 import { modelsAt } from './core/weight-swarm';
 import { progressQuery } from './messages';
 import { evaluateServed } from './evaluate-served';
@@ -67,15 +67,17 @@ export async function baselines(input: BaselinesInput): Promise<BaselinesResult>
     return result;
   };
 
+  const chain = (): Promise<EvaluationResult> | undefined =>
+    kinds.includes('chain') ? evaluate(chainGraph(n), ids.map((_, m) => m), 'test', baselineParticle.chain(n)) : undefined;
   const result: Baselines = { singles: [], bestSingle: null };
   if (kinds.includes('single')) {
     const dev = await Promise.all(ids.map((_, m) => evaluate(SINGLE_GRAPH, [m], 'dev', m)));
-    const best = bestIndex(dev.map((e) => e.score));
+    const best = argmax(dev.map((e) => e.score)); // first of equal maxima
     result.bestSingle = ids[best]!;
     const star = kinds.includes('star') ? starSystem(n, best) : undefined;
-    const [test, chain, starTest] = await Promise.all([
+    const [test, chainTest, starTest] = await Promise.all([
       Promise.all(ids.map((_, m) => evaluate(SINGLE_GRAPH, [m], 'test', m))),
-      kinds.includes('chain') ? evaluate(chainGraph(n), ids.map((_, m) => m), 'test', baselineParticle.chain(n)) : undefined,
+      chain(),
       star ? evaluate(star.graph, star.assignment, 'test', baselineParticle.star(n)) : undefined,
     ]);
     result.singles = ids.map(
@@ -89,7 +91,7 @@ export async function baselines(input: BaselinesInput): Promise<BaselinesResult>
         transcripts: { dev: dev[m]!.transcriptKey, test: test[m]!.transcriptKey },
       }),
     );
-    if (chain) result.chain = testOnly('chain', ids, chain);
+    if (chainTest) result.chain = testOnly('chain', ids, chainTest);
     if (star && starTest) result.star = testOnly('star', star.assignment.map((m) => ids[m]!), starTest);
     if (kinds.includes('vote')) {
       const preference = preferenceOrder(dev.map((e) => e.score));
@@ -108,8 +110,9 @@ export async function baselines(input: BaselinesInput): Promise<BaselinesResult>
         transcripts: { dev: voteDev!.transcriptKey, test: voteTest!.transcriptKey },
       };
     }
-  } else if (kinds.includes('chain')) {
-    result.chain = testOnly('chain', ids, await evaluate(chainGraph(n), ids.map((_, m) => m), 'test', baselineParticle.chain(n)));
+  } else {
+    const chainTest = await chain();
+    if (chainTest) result.chain = testOnly('chain', ids, chainTest);
   }
   return { baselines: result, evaluations };
 }

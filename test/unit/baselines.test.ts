@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import {
   baselineRows,
   BaselineKindsSchema,
-  bestIndex,
   chainGraph,
   majorityVote,
   normaliseAnswer,
@@ -14,6 +13,7 @@ import {
 } from '../../workflows/core/baselines';
 import { parseSearchConfig } from '../../workflows/core/config';
 import { predecessors } from '../../workflows/core/dag';
+import { argmax } from '../../workflows/core/swarm';
 import { systemProblems } from '../../activities/system-runner';
 
 describe('baselines (core)', () => {
@@ -38,7 +38,7 @@ describe('baselines (core)', () => {
   });
 
   it('best single: first of equal maxima; preference: best first, pool order among equals', () => {
-    assert.equal(bestIndex([0.2, 0.5, 0.5, 0.1]), 1);
+    assert.equal(argmax([0.2, 0.5, 0.5, 0.1]), 1, 'the best single model: first of equal maxima');
     assert.deepEqual(preferenceOrder([0.2, 0.5, 0.5, 0.1]), [1, 2, 0, 3]);
   });
 

@@ -56,15 +56,6 @@ export function starSystem(n: number, hub: number): { graph: DecodedGraph; assig
   };
 }
 
-/** Index of the best score (first of equal maxima); scores must not be empty. */
-export function bestIndex(scores: readonly number[]): number {
-  let best = 0;
-  scores.forEach((s, i) => {
-    if (s > scores[best]!) best = i;
-  });
-  return best;
-}
-
 /** Model indices by dev score, best first (stable: pool order among equals): the vote's tie-break order. */
 export function preferenceOrder(devScores: readonly number[]): number[] {
   return devScores.map((s, i) => ({ s, i })).sort((a, b) => b.s - a.s || a.i - b.i).map((x) => x.i);
